@@ -1,0 +1,37 @@
+// Rank-aware logging on top of spdlog. Progress (info/debug) is printed by rank 0 only so that
+// N ranks never produce N copies of a line; warnings and errors are printed by every rank, with
+// the rank in the line, because a straggler's or a failing rank's message must never be lost.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string>
+
+namespace ecg::log {
+
+enum class Level { debug, info, warn, error };
+
+// Called once after MPI init (before: rank 0 of 1 is assumed).
+void set_rank(int rank, int world_size);
+int rank();
+void set_level(Level level);
+void write(Level level, const std::string& message);
+
+template <typename... Args>
+void info(fmt::format_string<Args...> f, Args&&... args) {
+  write(Level::info, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void debug(fmt::format_string<Args...> f, Args&&... args) {
+  write(Level::debug, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void warn(fmt::format_string<Args...> f, Args&&... args) {
+  write(Level::warn, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+void error(fmt::format_string<Args...> f, Args&&... args) {
+  write(Level::error, fmt::format(f, std::forward<Args>(args)...));
+}
+
+}  // namespace ecg::log

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian 12 machine: installs every Debian package ecgdist needs
+# (only those missing), then configures and builds Release into build/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  cmake g++ make pkg-config
+  libtorch-dev libopenblas0-pthread   # without OpenBLAS LibTorch uses the reference BLAS (~20x slower)
+  libopenmpi-dev openmpi-bin
+  libhdf5-dev
+  prometheus-cpp-dev libboost-dev
+  libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libsoxr-dev libfftw3-dev libcsv-dev
+  libgtest-dev libgmock-dev
+  python3-torch python3-h5py python3-sklearn python3-numpy   # test oracles and the DDP reference
+  prometheus                                                  # real server for monitoring tests
+  slurm-wlm munge                                             # real single-node SLURM for tests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+JOBS=${JOBS:-$(nproc)}
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${ECGDIST_CMAKE_ARGS:-}
+cmake --build build -j"$JOBS"
+echo "setup: built $(pwd)/build/launcher/ecgdist"

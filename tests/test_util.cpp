@@ -1,0 +1,70 @@
+#include "tests/test_util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace ecg::testing {
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "ecgdist-test-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+CommandResult run_command(const std::string& command_line) {
+  CommandResult result;
+  std::string full = command_line + " 2>&1";
+  FILE* pipe = ::popen(full.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("popen failed: " + command_line);
+  std::array<char, 4096> buffer{};
+  size_t n;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+  int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+CommandResult run_ecgdist(const std::string& args) {
+  return run_command(std::string(ECGDIST_BIN) + " " + args);
+}
+
+CommandResult run_python(const std::string& code) {
+  // Pass the code through a temp file: quoting arbitrary Python through a shell is fragile.
+  TempDir dir;
+  std::string script = dir / "oracle.py";
+  write_text_file(script, code);
+  return run_command(std::string(ECG_PYTHON) + " " + script);
+}
+
+std::string shared_dir() { return std::filesystem::weakly_canonical(ECG_SHARED_DIR).string(); }
+std::string ptbxl_fixture_dir() { return shared_dir() + "/fixtures/ptbxl-sample"; }
+std::string test_source_dir() { return ECG_TEST_SOURCE_DIR; }
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw std::runtime_error("cannot write " + path);
+  out << text;
+}
+
+}  // namespace ecg::testing

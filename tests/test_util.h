@@ -1,0 +1,43 @@
+// Helpers shared by all test executables: temp dirs, running the ecgdist binary and Python
+// oracles as subprocesses, fixture paths.
+#pragma once
+
+#include <string>
+
+namespace ecg::testing {
+
+// A fresh directory under $TMPDIR, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs a shell command line, capturing stdout+stderr.
+CommandResult run_command(const std::string& command_line);
+
+// Runs `ecgdist <args>` (the binary built with the tests).
+CommandResult run_ecgdist(const std::string& args);
+
+// Runs `/usr/bin/python3 -c <code>` or a script with args.
+CommandResult run_python(const std::string& code);
+
+std::string shared_dir();            // ../shared beside the checkout
+std::string ptbxl_fixture_dir();     // ../shared/fixtures/ptbxl-sample
+std::string test_source_dir();       // tests/
+std::string read_text_file(const std::string& path);
+void write_text_file(const std::string& path, const std::string& text);
+
+}  // namespace ecg::testing
