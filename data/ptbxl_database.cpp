@@ -1,0 +1,194 @@
+// ptbxl_database.csv reader. libcsv does the CSV quoting (reports and scp_codes contain commas and
+// quotes); the scp_codes cell is a Python dict literal, which no Debian library parses (it is not
+// JSON: single quotes), so a small strict parser for exactly that grammar lives here.
+#include "data/ptbxl_database.h"
+
+#include <csv.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace ecg::data {
+namespace {
+
+struct CsvState {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row;
+};
+
+void on_field(void* field, size_t len, void* data) {
+  auto* state = static_cast<CsvState*>(data);
+  state->row.emplace_back(field != nullptr ? static_cast<const char*>(field) : "", len);
+}
+
+void on_row_end(int /*terminator*/, void* data) {
+  auto* state = static_cast<CsvState*>(data);
+  state->rows.push_back(std::move(state->row));
+  state->row.clear();
+}
+
+std::vector<std::vector<std::string>> parse_csv(const std::string& text,
+                                                const std::string& source) {
+  csv_parser parser;
+  ECG_CHECK(csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) == 0,
+            "{}: cannot initialise libcsv", source);
+  CsvState state;
+  const size_t consumed =
+      csv_parse(&parser, text.data(), text.size(), on_field, on_row_end, &state);
+  const int fini = csv_fini(&parser, on_field, on_row_end, &state);
+  const int err = csv_error(&parser);
+  csv_free(&parser);
+  ECG_CHECK(consumed == text.size() && fini == 0, "{}: malformed CSV near row {}: {}", source,
+            state.rows.size() + 1, csv_strerror(err));
+  return std::move(state.rows);
+}
+
+// pandas writes integer ids of columns that had NaNs as floats ("15709.0").
+int64_t parse_id(const std::string& text, const std::string& where, const std::string& column) {
+  errno = 0;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  ECG_CHECK(!text.empty() && end == text.c_str() + text.size() && errno == 0 && std::isfinite(v) &&
+                v == std::floor(v),
+            "{}: column '{}' has '{}', expected an integer", where, column, text);
+  return static_cast<int64_t>(v);
+}
+
+class DictParser {
+ public:
+  DictParser(const std::string& text, const std::string& where) : s_(text), where_(where) {}
+
+  std::map<std::string, double> parse() {
+    std::map<std::string, double> out;
+    expect('{');
+    skip_space();
+    if (peek() == '}') {
+      ++pos_;
+    } else {
+      for (;;) {
+        std::string key = parse_string();
+        expect(':');
+        double value = parse_number();
+        ECG_CHECK(out.emplace(key, value).second, "{}: scp_codes names '{}' twice", where_, key);
+        skip_space();
+        const char c = next();
+        if (c == '}') break;
+        ECG_CHECK(c == ',', "{}: bad scp_codes '{}': expected ',' or '}}' at offset {}", where_, s_,
+                  pos_ - 1);
+      }
+    }
+    skip_space();
+    ECG_CHECK(pos_ == s_.size(), "{}: bad scp_codes '{}': trailing text", where_, s_);
+    return out;
+  }
+
+ private:
+  void skip_space() {
+    while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+  }
+  char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
+  char next() {
+    ECG_CHECK(pos_ < s_.size(), "{}: bad scp_codes '{}': unexpected end", where_, s_);
+    return s_[pos_++];
+  }
+  void expect(char c) {
+    skip_space();
+    ECG_CHECK(next() == c, "{}: bad scp_codes '{}': expected '{}' at offset {}", where_, s_, c,
+              pos_ - 1);
+  }
+  std::string parse_string() {
+    skip_space();
+    const char quote = next();
+    ECG_CHECK(quote == '\'' || quote == '"', "{}: bad scp_codes '{}': expected a quoted code",
+              where_, s_);
+    const size_t end = s_.find(quote, pos_);
+    ECG_CHECK(end != std::string::npos, "{}: bad scp_codes '{}': unterminated code", where_, s_);
+    std::string key = s_.substr(pos_, end - pos_);
+    pos_ = end + 1;
+    ECG_CHECK(!key.empty(), "{}: bad scp_codes '{}': empty code", where_, s_);
+    return key;
+  }
+  double parse_number() {
+    skip_space();
+    const char* begin = s_.c_str() + pos_;
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(begin, &end);
+    ECG_CHECK(end != begin && errno == 0 && std::isfinite(v),
+              "{}: bad scp_codes '{}': expected a likelihood at offset {}", where_, s_, pos_);
+    pos_ += static_cast<size_t>(end - begin);
+    return v;
+  }
+
+  const std::string& s_;
+  const std::string& where_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::map<std::string, double> parse_scp_codes(const std::string& text, const std::string& where) {
+  return DictParser(text, where).parse();
+}
+
+std::vector<PtbxlRecord> parse_ptbxl_database(const std::string& csv_text,
+                                              const std::string& source) {
+  const auto rows = parse_csv(csv_text, source);
+  ECG_CHECK(!rows.empty(), "{}: empty file, expected the ptbxl_database header row", source);
+  const auto& header = rows.front();
+  auto index_of = [&](const std::string& name) {
+    auto it = std::find(header.begin(), header.end(), name);
+    ECG_CHECK(it != header.end(), "{}: missing column '{}'", source, name);
+    return static_cast<size_t>(it - header.begin());
+  };
+  const size_t c_id = index_of("ecg_id"), c_patient = index_of("patient_id"),
+               c_codes = index_of("scp_codes"), c_fold = index_of("strat_fold"),
+               c_lr = index_of("filename_lr"), c_hr = index_of("filename_hr");
+
+  std::vector<PtbxlRecord> out;
+  out.reserve(rows.size());
+  for (size_t r = 1; r < rows.size(); ++r) {
+    const auto& row = rows[r];
+    if (row.size() == 1 && row[0].empty()) continue;  // blank trailing line
+    const std::string where = fmt::format("{} row {}", source, r + 1);
+    ECG_CHECK(row.size() == header.size(), "{}: {} fields, header has {}", where, row.size(),
+              header.size());
+    PtbxlRecord rec;
+    rec.ecg_id = parse_id(row[c_id], where, "ecg_id");
+    const std::string where_id = fmt::format("{} (ecg_id {})", source, rec.ecg_id);
+    rec.patient_id = parse_id(row[c_patient], where_id, "patient_id");
+    const int64_t fold = parse_id(row[c_fold], where_id, "strat_fold");
+    ECG_CHECK(fold >= 1 && fold <= 10, "{}: strat_fold {} outside 1..10", where_id, fold);
+    rec.fold = static_cast<int>(fold);
+    rec.scp_codes = parse_scp_codes(row[c_codes], where_id);
+    rec.filename_lr = row[c_lr];
+    rec.filename_hr = row[c_hr];
+    out.push_back(std::move(rec));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const PtbxlRecord& a, const PtbxlRecord& b) { return a.ecg_id < b.ecg_id; });
+  for (size_t i = 1; i < out.size(); ++i) {
+    ECG_CHECK(out[i].ecg_id != out[i - 1].ecg_id, "{}: ecg_id {} appears twice", source,
+              out[i].ecg_id);
+  }
+  return out;
+}
+
+std::vector<PtbxlRecord> read_ptbxl_database(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  ECG_CHECK(in.good(), "cannot open PTB-XL database {}: {}", path, std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  ECG_CHECK(!in.bad(), "cannot read PTB-XL database {}", path);
+  return parse_ptbxl_database(text.str(), path);
+}
+
+}  // namespace ecg::data

@@ -1,0 +1,35 @@
+// `ecgdist evaluate`: score a split of a preprocessed file with an existing checkpoint.
+#include <memory>
+
+#include "launcher/command_registry.h"
+#include "launcher/distributed_session.h"
+#include "trainer/inference.h"
+
+namespace ecg::launcher {
+namespace {
+
+const RegisterCommand kRegister{CommandSpec{
+    "evaluate", "score the test (or val) fold with a checkpoint: predictions CSV + metrics with CIs", 50,
+    [](CLI::App& sub) -> std::function<int()> {
+      auto o = std::make_shared<trainer::EvaluateOptions>();
+      sub.add_option("--data", o->data, "preprocessed HDF5 file")->required();
+      sub.add_option("--task", o->task, "task whose labels to score against")
+          ->check(CLI::IsMember({"all", "diagnostic", "subdiagnostic", "superdiagnostic", "form", "rhythm"}));
+      sub.add_option("--checkpoint", o->checkpoint, "ecgdist checkpoint or ST-MEM torch.save with a head")
+          ->required();
+      sub.add_option("--out", o->out, "output directory")->required();
+      sub.add_option("--split", o->split, "test (fold 10) or val (fold 9)")->check(CLI::IsMember({"test", "val"}));
+      sub.add_option("--eval-crops", o->eval_crops, "equally spaced windows averaged per record");
+      sub.add_option("--batch-size", o->batch_size, "global batch size");
+      sub.add_option("--bootstrap", o->bootstrap, "bootstrap resamples for the CIs");
+      sub.add_option("--seed", o->seed, "bootstrap seed");
+      sub.add_option("--threads", o->threads, "intra-op threads per rank (0 = cores / ranks per node)");
+      sub.add_option("--timeout", o->timeout, "seconds before a stuck collective is fatal");
+      return [o]() {
+        DistributedSession session("mpi", o->timeout);
+        return trainer::run_evaluate(session.comm(), *o);
+      };
+    }}};
+
+}  // namespace
+}  // namespace ecg::launcher

@@ -1,0 +1,25 @@
+// `ecgdist predict`: probabilities for new recordings with a trained checkpoint.
+#include <memory>
+
+#include "launcher/command_registry.h"
+#include "trainer/inference.h"
+
+namespace ecg::launcher {
+namespace {
+
+const RegisterCommand kRegister{CommandSpec{
+    "predict", "per-class probabilities for a WFDB record or a preprocessed HDF5 file", 60,
+    [](CLI::App& sub) -> std::function<int()> {
+      auto o = std::make_shared<trainer::PredictOptions>();
+      sub.add_option("--checkpoint", o->checkpoint, "trained checkpoint (ecgdist train's best.ckpt)")->required();
+      sub.add_option("--input", o->input, "RECORD.hea (preprocessed as the checkpoint's data was) or FILE.h5")
+          ->required();
+      sub.add_option("--out", o->out, "output CSV: record, one probability column per class")->required();
+      sub.add_option("--eval-crops", o->eval_crops, "equally spaced windows averaged per record");
+      sub.add_option("--batch-size", o->batch_size, "records per forward pass");
+      sub.add_option("--threads", o->threads, "intra-op threads (0 = all cores)");
+      return [o]() { return trainer::run_predict(*o); };
+    }}};
+
+}  // namespace
+}  // namespace ecg::launcher

@@ -1,0 +1,71 @@
+// `ecgdist train`: the two-stage post-training recipe (and its baselines/ablations), data-parallel
+// over however many ranks mpirun/srun started.
+#include <memory>
+
+#include "launcher/command_registry.h"
+#include "launcher/distributed_session.h"
+#include "monitoring/metrics_cli.h"
+#include "trainer/recipe.h"
+#include "trainer/train_options.h"
+
+namespace ecg::launcher {
+namespace {
+
+void add_train_options(CLI::App& sub, trainer::TrainOptions& o) {
+  sub.add_option("--data", o.data, "preprocessed HDF5 file (ecgdist preprocess)")->required();
+  sub.add_option("--task", o.task, "all|diagnostic|subdiagnostic|superdiagnostic|form|rhythm")
+      ->check(CLI::IsMember({"all", "diagnostic", "subdiagnostic", "superdiagnostic", "form", "rhythm"}));
+  sub.add_option("--recipe", o.recipe,
+                 "post-train (LP init + fine-tune with stochastic depth) | fine-tune | linear-probe")
+      ->check(CLI::IsMember({"post-train", "fine-tune", "linear-probe"}));
+  sub.add_option("--out", o.out, "run directory (results.json, history.csv, checkpoints)")->required();
+  sub.add_option("--init", o.init, "encoder checkpoint: ecgdist's or ST-MEM's torch.save encoder.pth");
+  sub.add_option("--model", o.model, "tiny|small|base")->check(CLI::IsMember({"tiny", "small", "base"}));
+  sub.add_option("--leads", o.leads, "lead names to use, e.g. I,II,V1 (default: all 12)")->delimiter(',');
+  sub.add_option("--train-fraction", o.train_fraction, "nested label-stratified fraction of folds 1-8");
+  sub.add_option("--lp-epochs", o.lp_epochs, "stage 1 epochs (post-train); 0 = 'w/o LP' ablation");
+  sub.add_option("--lp-lr", o.lp_lr, "stage 1 peak learning rate (absolute)");
+  sub.add_option("--epochs", o.epochs, "stage 2 epochs at most (early stopping on val macro AUROC)");
+  sub.add_option("--patience", o.patience, "epochs without val AUROC improvement before stopping");
+  sub.add_option("--lr", o.lr, "stage 2 peak learning rate (absolute)");
+  sub.add_option("--min-lr", o.min_lr, "cosine schedule floor");
+  sub.add_option("--warmup-fraction", o.warmup_fraction, "linear warmup, fraction of a stage's steps");
+  sub.add_option("--weight-decay", o.weight_decay, "AdamW weight decay (not on norms/biases/embeddings)");
+  sub.add_option("--layer-decay", o.layer_decay, "layer-wise lr decay factor (1 = off)");
+  sub.add_option("--drop-path", o.drop_path,
+                 "stochastic depth rate of the last block (<0: 0.1 for post-train, 0 otherwise)");
+  sub.add_option("--dropout", o.dropout, "dropout in the encoder");
+  sub.add_option("--batch-size", o.batch_size, "GLOBAL batch size (split across ranks)");
+  sub.add_option("--eval-crops", o.eval_crops, "equally spaced windows averaged at evaluation");
+  sub.add_option("--bootstrap", o.bootstrap, "bootstrap resamples for test CIs");
+  sub.add_option("--seed", o.seed, "seed of permutations, crops, drop-path and head init");
+  sub.add_option("--resume", o.resume, "'auto' = newest checkpoint in --out, or a checkpoint path");
+  sub.add_option("--threads", o.threads, "intra-op threads per rank (0 = cores / ranks per node)");
+  sub.add_option("--backend", o.backend, "gradient all-reduce: auto|mpi|nccl")
+      ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
+  sub.add_option("--bucket-mb", o.bucket_mb, "gradient bucket size in MB");
+  sub.add_option("--timeout", o.timeout, "seconds before a collective/data wait/eval/ckpt is fatal");
+  sub.add_option("--prefetch", o.prefetch_depth, "batches prefetched per rank");
+  sub.add_option("--checkpoint-every", o.checkpoint_every_steps, "also checkpoint every N steps (0 = epoch ends)");
+  sub.add_option("--checksum-every", o.checksum_every_steps, "cross-rank parameter checksum every N steps");
+  sub.add_option("--stop-signal", o.stop_signal, "signal that checkpoints and exits: USR1|USR2|TERM|INT")
+      ->check(CLI::IsMember({"USR1", "USR2", "TERM", "INT"}));
+  sub.add_flag("--skip-nonfinite", o.skip_nonfinite, "skip (and count) steps with NaN/Inf loss instead of stopping");
+  sub.add_option("--max-steps", o.max_steps, "stop like a preemption after N steps (testing aid; 0 = off)");
+}
+
+const RegisterCommand kRegister{CommandSpec{
+    "train", "post-train / fine-tune / linear-probe an ST-MEM model on one task", 40,
+    [](CLI::App& sub) -> std::function<int()> {
+      auto options = std::make_shared<trainer::TrainOptions>();
+      auto metrics = std::make_shared<monitoring::MetricsOptions>();
+      add_train_options(sub, *options);
+      monitoring::add_metrics_options(sub, *metrics);
+      return [options, metrics]() {
+        DistributedSession session(options->backend, options->timeout);
+        return trainer::run_training(session.comm(), *options, *metrics);
+      };
+    }}};
+
+}  // namespace
+}  // namespace ecg::launcher

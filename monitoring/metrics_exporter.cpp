@@ -1,0 +1,146 @@
+#include "monitoring/metrics_exporter.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "monitoring/file_sd.h"
+
+namespace ecg::monitoring {
+namespace {
+
+std::string strip_brackets(const std::string& address) {
+  if (address.size() >= 2 && address.front() == '[' && address.back() == ']') {
+    return address.substr(1, address.size() - 2);
+  }
+  return address;
+}
+
+// Starts an Exposer on bind:port; on failure returns nullptr and the reason. prometheus-cpp
+// only rethrows civetweb's CivetException ("null context when constructing CivetServer.
+// Possible problem binding to port."), which names neither the address nor the cause, so the
+// cause is recovered by probing the same address with a plain socket.
+std::unique_ptr<prometheus::Exposer> try_expose(const std::string& bind, int port,
+                                                std::string& why) {
+  try {
+    // One worker thread is plenty: Prometheus scrapes every few seconds.
+    return std::make_unique<prometheus::Exposer>(listen_address(bind, port), 1);
+  } catch (const std::exception& e) {
+    why = probe_bind_error(bind, port);
+    if (why.empty()) {
+      // The kernel would accept the address, so civetweb itself refused it (Debian 12 builds
+      // civetweb without IPv6: mg_check_feature(8) == 0, so an IPv6 bind lands here).
+      why = fmt::format("the embedded web server (civetweb) refused it: {}", e.what());
+    }
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+std::string listen_address(const std::string& bind, int port) {
+  const std::string host = strip_brackets(bind.empty() ? std::string("0.0.0.0") : bind);
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+std::string probe_bind_error(const std::string& bind, int port) {
+  const std::string host = strip_brackets(bind.empty() ? std::string("0.0.0.0") : bind);
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  int family = AF_INET;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    length = sizeof(sockaddr_in);
+  } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    family = AF_INET6;
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    length = sizeof(sockaddr_in6);
+  } else {
+    return "not a numeric IPv4/IPv6 address";
+  }
+  const int fd = ::socket(family, SOCK_STREAM, 0);
+  if (fd < 0) return std::strerror(errno);
+  // Same option civetweb sets, so TIME_WAIT leftovers do not count as "in use".
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  std::string why;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) why = std::strerror(errno);
+  ::close(fd);
+  return why;
+}
+
+MetricsExporter::MetricsExporter(const MetricsOptions& options, int rank, int local_rank,
+                                 std::shared_ptr<prometheus::Registry> registry)
+    : registry_(std::move(registry)) {
+  if (options.port == 0) {
+    ECG_CHECK(options.sd_dir.empty(), "--metrics-sd-dir {} needs --metrics-port (it is 0 = off)",
+              options.sd_dir);
+    return;
+  }
+  ECG_CHECK(options.port > 0 && options.port <= 65535, "--metrics-port {} is not a TCP port",
+            options.port);
+  ECG_CHECK(local_rank >= 0, "local rank {} is negative", local_rank);
+  const int first = options.port + local_rank;
+  ECG_CHECK(first <= 65535, "--metrics-port {} + local rank {} exceeds 65535", options.port,
+            local_rank);
+  const int tries = options.port_auto ? options.port_auto_range : 1;
+  std::string why;
+  int port = first;
+  for (; port < first + tries && port <= 65535; ++port) {
+    exposer_ = try_expose(options.bind, port, why);
+    if (exposer_) break;
+    if (options.port_auto) {
+      log::debug("metrics port {} unavailable ({}), trying the next",
+                 listen_address(options.bind, port), why);
+    }
+  }
+  if (!exposer_) {
+    if (options.port_auto) {
+      ECG_FAIL("--metrics-port-auto: no free port in {}..{} on {} (last error: {})", first,
+               port - 1, options.bind, why);
+    }
+    const bool in_use = why == std::strerror(EADDRINUSE);
+    ECG_FAIL("--metrics-port: cannot listen on {} (rank {}: base port {} + local rank {}): {}; {}",
+             listen_address(options.bind, first), rank, options.port, local_rank, why,
+             in_use ? "choose another --metrics-port or pass --metrics-port-auto"
+                    : "check --metrics-bind (an IPv4 address of this node, or 0.0.0.0)");
+  }
+  port_ = port;
+  exposer_->RegisterCollectable(registry_);
+  target_ = scrape_host(options.bind) + ":" + std::to_string(port_);
+  if (port_ != first) {
+    log::warn("metrics port {} was taken; serving /metrics on {} instead", first,
+              listen_address(options.bind, port_));
+  }
+  log::info("serving Prometheus metrics on http://{}/metrics", listen_address(options.bind, port_));
+  if (!options.sd_dir.empty()) {
+    sd_target_ = std::make_unique<FileSdTarget>(options.sd_dir, file_sd_file_name(rank), target_,
+                                                job_target_labels());
+  }
+}
+
+MetricsExporter::~MetricsExporter() {
+  // Withdraw from discovery before the endpoint goes away.
+  sd_target_.reset();
+  exposer_.reset();
+}
+
+std::string MetricsExporter::sd_file() const {
+  return sd_target_ ? sd_target_->path() : "";
+}
+
+}  // namespace ecg::monitoring

@@ -1,0 +1,67 @@
+// Reads records of a preprocessed HDF5 file (layout: data/hdf5_layout.h) for one rank.
+//
+// Threading: Debian's libhdf5 is built thread-safe, which means one global lock around every
+// HDF5 call -- concurrent readers serialise anyway and only add lock traffic. A reader object is
+// therefore used from ONE thread (the prefetcher's I/O thread, or the caller's thread when used
+// synchronously); it is not safe to share one reader between threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/h5.h"
+
+namespace ecg::sharding {
+
+// A whole /labels/<task> matrix, row-major uint8 [rows, classes].
+struct LabelMatrix {
+  std::string task;
+  std::vector<std::string> classes;  // the dataset's `classes` attribute, one per column
+  int64_t rows = 0;
+  std::vector<uint8_t> values;  // rows * classes.size()
+  int64_t num_classes() const { return static_cast<int64_t>(classes.size()); }
+};
+
+class Hdf5RecordReader {
+ public:
+  // Opens `path` read-only and validates the layout: /signals float [N, 12, T]; /ecg_id and
+  // /fold [N] (and /patient_id [N] when present). Errors name the file and the dataset at fault.
+  explicit Hdf5RecordReader(std::string path);
+
+  const std::string& path() const { return path_; }
+  int64_t num_records() const { return num_records_; }
+  int num_leads() const { return num_leads_; }
+  int64_t num_samples() const { return num_samples_; }               // T
+  int64_t record_size() const { return num_leads_ * num_samples_; }  // floats per record
+
+  // Reads /signals[i] for each i of `sorted_indices` (strictly increasing, in range) into `out`
+  // (sorted_indices.size() * record_size() floats; record k at out + k * record_size()).
+  // Consecutive indices are merged into one hyperslab read; runs are read in file order.
+  void read_signals(const std::vector<int64_t>& sorted_indices, float* out) const;
+  // Number of H5Dread calls the last read_signals made (= contiguous runs); for tests/benchmarks.
+  int64_t last_read_calls() const { return last_read_calls_; }
+
+  std::vector<int8_t> read_fold() const;
+  std::vector<int64_t> read_ecg_id() const;
+  std::vector<int64_t> read_patient_id() const;  // error when the file has no /patient_id
+  // /labels/<task> with its `classes` attribute; error names the task and the file when missing.
+  LabelMatrix read_labels(const std::string& task) const;
+  // Tasks present under /labels (sorted by name).
+  std::vector<std::string> label_tasks() const;
+
+ private:
+  std::vector<hsize_t> check_dataset(const std::string& name, int rank, bool need_float) const;
+  template <typename T>
+  std::vector<T> read_vector(const char* name, hid_t mem_type) const;
+
+  std::string path_;
+  data::H5Handle file_;
+  data::H5Handle signals_;
+  int64_t num_records_ = 0;
+  int num_leads_ = 0;
+  int64_t num_samples_ = 0;
+  mutable int64_t last_read_calls_ = 0;
+};
+
+}  // namespace ecg::sharding

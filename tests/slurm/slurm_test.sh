@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# End-to-end test of the SLURM templates on a real single-node SLURM cluster (localhost):
+#   1. starts munged + slurmctld + slurmd in a temp dir (tests/slurm/slurm_cluster.sh) and runs a
+#      trivial `sbatch --wrap hostname` job;
+#   2. makes a small synthetic PTB-XL HDF5 file with `ecgdist synth` + `ecgdist preprocess`;
+#   3. submits the UNCHANGED slurm/ecgdist-cpu.sbatch with 2 tasks: asserts the job completes,
+#      results.json is valid, and the Prometheus file_sd target files of both ranks appeared
+#      during the run (and served /metrics) and were removed at the end;
+#   4. submits it again with the same settings, preempts it (`scancel --signal=USR1 --batch`)
+#      while it trains, and asserts it checkpointed, was requeued (Restarts=1), resumed from the
+#      checkpoint and finished with the same results.json metrics as the uninterrupted run;
+#   5. runs a 2-cell slurm/ecgdist-sweep.sbatch array job and slurm/collect_sweep.py on it.
+# Daemons are stopped by PID on every exit path (trap EXIT). Prints per-phase timings.
+#
+# Usage: ECGDIST_BIN=build/launcher/ecgdist bash tests/slurm/slurm_test.sh
+#   LAUNCHER=srun|mpirun  how the template starts the ranks [srun]
+#   SLURM_TEST_KEEP=1     keep the temp dir (cluster logs, run dirs) for inspection
+# Exit status: 0 pass, 1 fail, 77 skip (SLURM or munge not installed).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+template="$repo/slurm/ecgdist-cpu.sbatch"
+# shellcheck source=tests/slurm/slurm_cluster.sh
+source "$here/slurm_cluster.sh"
+
+for tool in slurmctld slurmd munged sbatch scontrol; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "SKIP: $tool not installed (Debian packages slurm-wlm and munge)"
+    exit 77
+  fi
+done
+ECGDIST_BIN=${ECGDIST_BIN:-$repo/build/launcher/ecgdist}
+[ -x "$ECGDIST_BIN" ] || { echo "FAIL: ECGDIST_BIN=$ECGDIST_BIN is not an executable"; exit 1; }
+ECGDIST_BIN=$(readlink -f "$ECGDIST_BIN")
+LAUNCHER=${LAUNCHER:-srun}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ecgdist-slurm-XXXXXX")
+chmod 755 "$tmp"
+finish() {
+  local rc=$?
+  cluster_stop
+  if [ "$rc" -ne 0 ] || [ -n "${SLURM_TEST_KEEP:-}" ]; then
+    echo "slurm_test: kept $tmp for inspection"
+  else
+    rm -rf "$tmp"
+  fi
+  exit "$rc"
+}
+trap finish EXIT
+# A killed test (CTest timeout) must still stop its daemons: turn the signal into an exit.
+trap 'exit 143' TERM INT HUP
+
+t_start=$(date +%s.%N)
+phase_start=$t_start
+timing() {  # prints the seconds since the previous call, labelled
+  local now
+  now=$(date +%s.%N)
+  printf 'slurm_test: timing %-28s %6.1f s\n' "$1" "$(echo "$now - $phase_start" | bc)"
+  phase_start=$now
+}
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+show_job_log() { echo "----- job log $1"; cat "$1" 2>/dev/null || true; echo "-----"; }
+
+# --- 0. the GPU template is the CPU one with another backend (only the CPU one can run here).
+if ! diff <(sed -n '/^set -uo pipefail/,$p' "$template") \
+  <(sed -n '/^set -uo pipefail/,$p' "$repo/slurm/ecgdist-gpu.sbatch" | sed 's/^BACKEND=nccl$/BACKEND=mpi/'); then
+  fail "slurm/ecgdist-gpu.sbatch's script body drifted from slurm/ecgdist-cpu.sbatch's"
+fi
+grep -q '^BACKEND=nccl$' "$repo/slurm/ecgdist-gpu.sbatch" || fail "GPU template does not use nccl"
+
+# --- 1. cluster up, trivial job.
+cluster_start "$tmp/cluster"
+timing "cluster start"
+id=$(sbatch --parsable -o "$tmp/hostname-%j.out" --wrap hostname)
+state=$(wait_job_state "$id" 60 COMPLETED FAILED CANCELLED TIMEOUT NODE_FAIL) ||
+  fail "hostname job $id stuck in state '$state'"
+[ "$state" = COMPLETED ] || fail "hostname job $id ended $state: $(cat "$tmp/hostname-$id.out")"
+grep -qx "$(hostname -s)" "$tmp/hostname-$id.out" ||
+  grep -q "$(hostname)" "$tmp/hostname-$id.out" || fail "hostname job printed $(cat "$tmp/hostname-$id.out")"
+timing "sbatch --wrap hostname"
+
+# --- 2. data.
+"$ECGDIST_BIN" synth --out "$tmp/ptbxl" --records "${SLURM_TEST_RECORDS:-240}" --sampling-rate 500 \
+  --seed 7 >"$tmp/synth.log" 2>&1 || { cat "$tmp/synth.log"; fail "ecgdist synth failed"; }
+"$ECGDIST_BIN" preprocess --ptbxl "$tmp/ptbxl" --out "$tmp/ptbxl.h5" --sampling-rate 500 \
+  >"$tmp/preprocess.log" 2>&1 || { cat "$tmp/preprocess.log"; fail "ecgdist preprocess failed"; }
+timing "synth + preprocess"
+
+# --- the template's settings, shared by both training jobs (sbatch exports the environment).
+export ECGDIST_BIN DATA="$tmp/ptbxl.h5" TASK=superdiagnostic RECIPE=post-train RUN_ROOT="$tmp/runs"
+export LAUNCHER OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+export EXTRA_ARGS="--model tiny --lp-epochs 1 --epochs 2 --batch-size 16 --bootstrap 20 \
+--progress-interval 1 --metrics-bind 127.0.0.1"
+mkdir -p "$RUN_ROOT"
+sd_dir="$RUN_ROOT/prometheus-sd"
+
+# Submits the real template with 2 ranks on the one node; prints the job id.
+submit() {
+  sbatch --parsable --job-name="$1" --nodes=1 --ntasks-per-node=2 --cpus-per-task=1 --time=10 \
+    --output="$RUN_ROOT/%x-%j.out" "$template"
+}
+
+# Validates results.json and prints its test macro AUROC.
+check_results() {
+  python3 - "$1" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+test = r["test"]
+for key in ("macro_auroc", "macro_auprc"):
+    v = test[key]
+    v = v["value"] if isinstance(v, dict) else v
+    assert isinstance(v, (int, float)) and 0.0 <= v <= 1.0, (key, v)
+print(test["macro_auroc"]["value"] if isinstance(test["macro_auroc"], dict) else test["macro_auroc"])
+EOF
+}
+
+# --- 3. uninterrupted run.
+job_a=$(submit uninterrupted)
+log_a="$RUN_ROOT/uninterrupted-$job_a.out"
+run_a="$RUN_ROOT/uninterrupted-$job_a"
+state=$(wait_job_state "$job_a" 60 RUNNING COMPLETED FAILED) || fail "job $job_a never started ($state)"
+# While it runs: both ranks' file_sd target files must appear, name this job, and point at a
+# /metrics endpoint that answers.
+seen_sd=0
+scraped=0
+for ((i = 0; i < 900; i++)); do
+  state=$(job_state "$job_a")
+  if [ "$seen_sd" -eq 0 ] && [ -f "$sd_dir/ecgdist-$job_a-rank0.json" ] &&
+    [ -f "$sd_dir/ecgdist-$job_a-rank1.json" ]; then
+    seen_sd=1
+    target=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); \
+assert d[0]["labels"]["slurm_job_id"]==sys.argv[2], d; print(d[0]["targets"][0])' \
+      "$sd_dir/ecgdist-$job_a-rank0.json" "$job_a") || fail "bad file_sd target file"
+    if python3 -c 'import sys, urllib.request as u; \
+sys.stdout.write(u.urlopen("http://" + sys.argv[1] + "/metrics", timeout=5).read().decode())' \
+      "$target" 2>/dev/null | grep -q '^ecgdist_'; then scraped=1; fi
+  fi
+  case "$state" in RUNNING | PENDING | CONFIGURING | COMPLETING) ;; *) break ;; esac
+  sleep 0.2
+done
+timing "uninterrupted job"
+[ "$state" = COMPLETED ] || { show_job_log "$log_a"; fail "job $job_a ended in state $state"; }
+[ "$seen_sd" -eq 1 ] || { show_job_log "$log_a"; fail "file_sd target files never appeared in $sd_dir"; }
+[ "$scraped" -eq 1 ] || { show_job_log "$log_a"; fail "the target in the file_sd file served no ecgdist_ metrics"; }
+left=$(find "$sd_dir" -name "ecgdist-$job_a-*" | wc -l)
+[ "$left" -eq 0 ] || fail "$left file_sd target files of job $job_a left behind in $sd_dir"
+for f in results.json history.csv test_predictions.csv best.ckpt; do
+  [ -s "$run_a/$f" ] || { show_job_log "$log_a"; fail "uninterrupted run has no $f"; }
+done
+auroc_a=$(check_results "$run_a/results.json") || fail "invalid $run_a/results.json"
+echo "slurm_test: uninterrupted job $job_a COMPLETED, test macro AUROC $auroc_a"
+
+# --- 4. preempted run: same settings, signalled while it trains.
+job_b=$(submit preempted)
+log_b="$RUN_ROOT/preempted-$job_b.out"
+run_b="$RUN_ROOT/preempted-$job_b"
+state=$(wait_job_state "$job_b" 60 RUNNING COMPLETED FAILED) || fail "job $job_b never started ($state)"
+# Signal once the ranks are past their first training step (ecgdist's progress lines), so the
+# stop lands mid-training; the batch shell's trap forwards it to the job step.
+for ((i = 0; i < 600; i++)); do
+  grep -qE "${SLURM_TEST_STEP_PATTERN:-step [1-9]}" "$log_b" 2>/dev/null && break
+  [ "$(job_state "$job_b")" = RUNNING ] || break
+  sleep 0.2
+done
+[ "$(job_state "$job_b")" = RUNNING ] || { show_job_log "$log_b"; fail "job $job_b ended before it could be preempted"; }
+scancel --signal=USR1 --batch "$job_b"
+timing "preempted job: until signal"
+restarts=0
+for ((i = 0; i < 1500; i++)); do
+  state=$(job_state "$job_b")
+  r=$(job_field "$job_b" Restarts)
+  [ -n "$r" ] && restarts=$r
+  case "$state" in RUNNING | PENDING | CONFIGURING | COMPLETING | REQUEUED) ;; *) break ;; esac
+  sleep 0.2
+done
+timing "preempted job: requeue + finish"
+[ "$state" = COMPLETED ] || { show_job_log "$log_b"; fail "preempted job $job_b ended in state $state"; }
+[ "$restarts" = 1 ] || { show_job_log "$log_b"; fail "job $job_b: Restarts=$restarts, expected 1"; }
+grep -q "ranks checkpointed and exited 75" "$log_b" ||
+  { show_job_log "$log_b"; fail "job $job_b: the step did not exit 75 after the stop signal"; }
+grep -q "restart 1:" "$log_b" || { show_job_log "$log_b"; fail "job $job_b: no second start logged"; }
+grep -qiE "${SLURM_TEST_RESUME_PATTERN:-resum.*step-[0-9]+\.ckpt}" "$log_b" ||
+  { show_job_log "$log_b"; fail "job $job_b: the requeued run did not resume from a checkpoint"; }
+ls "$run_b"/checkpoints/*.ckpt >/dev/null 2>&1 || fail "job $job_b: no checkpoint in $run_b/checkpoints"
+check_results "$run_b/results.json" >/dev/null || fail "invalid $run_b/results.json"
+left=$(find "$sd_dir" -name "ecgdist-$job_b-*" | wc -l)
+[ "$left" -eq 0 ] || fail "$left file_sd target files of job $job_b left behind in $sd_dir"
+
+# Same metrics as the uninterrupted run: every number under results.json's "test" section (macro
+# and per-label AUROC/AUPRC, CIs, counts), the best validation AUROC and epoch, the classes and
+# data counts; nothing about timings.
+python3 - "$run_a/results.json" "$run_b/results.json" <<'EOF' || fail "preempted run's metrics differ"
+import json, math, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+TIMING = ("time", "second", "throughput", "per_s", "duration", "wall", "date", "host")
+diffs, compared = [], 0
+def walk(x, y, path):
+    global compared
+    if any(t in path.lower() for t in TIMING):
+        return
+    if isinstance(x, dict):
+        if not isinstance(y, dict) or set(x) != set(y):
+            diffs.append(f"{path}: keys {sorted(x)} vs {sorted(y) if isinstance(y, dict) else y}")
+            return
+        for k in x:
+            walk(x[k], y[k], f"{path}.{k}")
+    elif isinstance(x, list):
+        if not isinstance(y, list) or len(x) != len(y):
+            diffs.append(f"{path}: list lengths differ")
+            return
+        for i, (u, v) in enumerate(zip(x, y)):
+            walk(u, v, f"{path}[{i}]")
+    elif isinstance(x, (int, float)) and not isinstance(x, bool):
+        compared += 1
+        if not (isinstance(y, (int, float)) and (x == y or math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-9))):
+            diffs.append(f"{path}: {x} vs {y}")
+    elif x != y:
+        diffs.append(f"{path}: {x!r} vs {y!r}")
+for section in ("test", "val", "best_val_macro_auroc", "best_stage", "best_epoch", "epochs_run",
+                "classes", "data"):
+    if section in a or section in b:
+        walk(a.get(section), b.get(section), section)
+if diffs:
+    print("\n".join(diffs[:40]))
+    sys.exit(1)
+print(f"slurm_test: {compared} metric values of the preempted run equal the uninterrupted run's")
+EOF
+echo "slurm_test: preempted job $job_b checkpointed, requeued (Restarts=$restarts), resumed, same metrics"
+
+# --- 5. a 2-cell sweep (post-train and its w/o-SD ablation), 1 rank each so both cells run side
+# by side on the 2 CPUs, through the real sweep script, then the collector.
+sweep_root="$tmp/sweep"
+sweep_id=$(SWEEP_ROOT="$sweep_root" SWEEP_TEMPLATE="$template" SWEEP_VARIANTS="post-train wo-sd" \
+  SWEEP_TASKS=superdiagnostic SWEEP_FRACTIONS=1.0 METRICS_SD_DIR="$sd_dir" \
+  sbatch --parsable --array=0-1 --nodes=1 --ntasks-per-node=1 --cpus-per-task=1 --time=10 \
+  --output="$tmp/sweep-%A_%a.out" "$repo/slurm/ecgdist-sweep.sbatch")
+for ((i = 0; i < 1500; i++)); do
+  [ -z "$(squeue -h -j "$sweep_id" -o %i 2>/dev/null)" ] && break
+  sleep 0.2
+done
+timing "2-cell sweep"
+for cell_dir in "$sweep_root/superdiagnostic/post-train/frac-1.0" "$sweep_root/superdiagnostic/wo-sd/frac-1.0"; do
+  [ -s "$cell_dir/results.json" ] || { cat "$tmp"/sweep-*.out; fail "sweep cell $cell_dir has no results.json"; }
+done
+python3 "$repo/slurm/collect_sweep.py" "$sweep_root" >"$tmp/collect.txt" || fail "collect_sweep.py failed"
+cat "$tmp/collect.txt"
+grep -q "2/2 cells done" "$tmp/collect.txt" || fail "collect_sweep.py did not see 2 finished cells"
+python3 - "$sweep_root/sweep_results.csv" <<'EOF2' || fail "sweep_results.csv is wrong"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert [r["variant"] for r in rows] == ["post-train", "wo-sd"], rows
+assert all(r["status"] == "done" and 0 <= float(r["test_macro_auroc"]) <= 1 for r in rows), rows
+EOF2
+printf 'slurm_test: PASS in %.1f s (launcher %s)\n' "$(echo "$(date +%s.%N) - $t_start" | bc)" "$LAUNCHER"
