@@ -30,6 +30,10 @@ std::string h5_error_string() {
   std::string out;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, collect_error, &out);
   H5Eclear2(H5E_DEFAULT);
+  // HDF5's descriptions can span lines; our errors are one line.
+  for (char& c : out) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
   return out.empty() ? std::string("unknown HDF5 error") : out;
 }
 
@@ -137,7 +141,10 @@ void h5_write_attribute_strings(hid_t object, const std::string& name,
   std::vector<const char*> ptrs;
   ptrs.reserve(values.size());
   for (const auto& v : values) ptrs.push_back(v.c_str());
-  ECG_H5_CHECK(H5Awrite(attr, type, ptrs.data()) >= 0, "cannot write attribute '{}'", name);
+  // HDF5 rejects a null buffer even for zero elements (an empty class list, say).
+  const char* none = nullptr;
+  ECG_H5_CHECK(H5Awrite(attr, type, ptrs.empty() ? &none : ptrs.data()) >= 0,
+               "cannot write attribute '{}'", name);
 }
 
 std::vector<std::string> h5_read_attribute_strings(hid_t object, const std::string& name,
@@ -155,6 +162,7 @@ std::vector<std::string> h5_read_attribute_strings(hid_t object, const std::stri
     H5Tset_size(mem_type, H5T_VARIABLE);
     H5Tset_cset(mem_type, H5Tget_cset(file_type));
     std::vector<char*> ptrs(static_cast<size_t>(n), nullptr);
+    if (n == 0) return out;  // HDF5 rejects a null buffer even for zero elements
     ECG_H5_CHECK(H5Aread(attr, mem_type, ptrs.data()) >= 0, "{}: cannot read attribute '{}'",
                  file_path, name);
     for (char* p : ptrs) out.emplace_back(p != nullptr ? p : "");

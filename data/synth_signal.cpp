@@ -4,10 +4,10 @@
 // infarct territory, voltage for LVH/LVOLT, axis for LAFB/LPFB/RVH, PR for 1AVB, ectopic beats...
 #include "data/synth_signal.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 namespace ecg::data::synth {
 namespace {

@@ -32,7 +32,7 @@ std::vector<std::string> real_codes() {
   return out;
 }
 
-// 71 records, record i carrying code i (likelihood 100) and code 7i mod 71 (likelihood 0, which
+// 71 records, record i carrying code i (likelihood 100) and code 7i+3 mod 71 (likelihood 0, which
 // still counts), plus one record without any code. Patients 1000+id, except pairs sharing a fold.
 std::vector<FixtureRecord> all_codes_records() {
   const auto codes = real_codes();
@@ -41,8 +41,9 @@ std::vector<FixtureRecord> all_codes_records() {
     const int64_t id = static_cast<int64_t>(i) + 1;
     const int fold = static_cast<int>(i % 10) + 1;
     const int64_t patient = i >= 10 && i < 20 ? 1000 + id - 10 : 1000 + id;  // same fold as id-10
-    recs.push_back({id, patient, fold,
-                    "{'" + codes[i] + "': 100.0, '" + codes[(7 * i) % codes.size()] + "': 0.0}"});
+    const std::string& second = codes[(7 * i + 3) % codes.size()];
+    const std::string extra = second == codes[i] ? "" : ", '" + second + "': 0.0";
+    recs.push_back({id, patient, fold, "{'" + codes[i] + "': 100.0" + extra + "}"});
   }
   recs.push_back({static_cast<int64_t>(codes.size()) + 1, 5000, 10, "{}"});
   return recs;
@@ -347,6 +348,30 @@ TEST(Preprocess, NormalizeRecordHandlesConstantRecord) {
   std::vector<float> x = {1, 2, 3, 4};
   ecg::data::normalize_record(x);
   EXPECT_NEAR(x[0], -1.3416408f, 1e-5);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Preprocess, TaskWithoutAnyClassIsAnEmptyMatrix) {
+  TempDir dir;
+  const std::string d = dir / "ptbxl";
+  ecg::testing::write_ptbxl_fixture(d, {{1, 1, 1, "{'NORM': 100.0}"}, {2, 2, 9, "{'NORM': 80.0}"}});
+  const std::string out = dir / "o.h5";
+  const auto r = ecg::testing::run_ecgdist("preprocess --ptbxl " + d + " --out " + out +
+                                           " --sampling-rate 100 --threads 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto form = ecg::data::read_labels(out, "form");
+  EXPECT_TRUE(form.classes.empty());
+  EXPECT_EQ(form.n_records, 2);
+  EXPECT_EQ(form.records_without_label(), 2);
+  EXPECT_EQ(ecg::data::read_labels(out, "superdiagnostic").classes,
+            std::vector<std::string>{"NORM"});
+  const auto inspect = ecg::testing::run_ecgdist("inspect " + out);
+  EXPECT_EQ(inspect.exit_code, 0) << inspect.output;
+  EXPECT_NE(inspect.output.find("form: 0 classes, 2 records without any label"), std::string::npos)
+      << inspect.output;
 }
 
 }  // namespace

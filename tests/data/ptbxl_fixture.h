@@ -66,7 +66,7 @@ inline void write_ptbxl_fixture(const std::string& dir, const std::vector<Fixtur
     hr.replace(hr.rfind("_lr"), 3, "_hr");
     csv += std::to_string(r.ecg_id) + "," + std::to_string(r.patient_id) +
            ".0,56.0,1,,63.0,2.0,0.0,CS-12   E,1984-11-09 09:17:34,\"report, with comma\",\"" +
-           r.scp_codes + "\",,,,,False,False,True,,,,,,,," + std::to_string(r.fold) + "," + lr +
+           r.scp_codes + "\",,,,,False,False,True,,,,,,," + std::to_string(r.fold) + "," + lr +
            "," + hr + "\n";
     fs::create_directories(fs::path(dir + "/" + lr).parent_path());
     ecg::data::write_wfdb_record(dir + "/" + lr, 100.0, ptbxl_lead_names(),

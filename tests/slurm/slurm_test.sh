@@ -84,7 +84,7 @@ grep -qx "$(hostname -s)" "$tmp/hostname-$id.out" ||
 timing "sbatch --wrap hostname"
 
 # --- 2. data.
-"$ECGDIST_BIN" synth --out "$tmp/ptbxl" --records "${SLURM_TEST_RECORDS:-240}" --sampling-rate 500 \
+"$ECGDIST_BIN" synth --out "$tmp/ptbxl" --records "${SLURM_TEST_RECORDS:-120}" --sampling-rate 500 \
   --seed 7 >"$tmp/synth.log" 2>&1 || { cat "$tmp/synth.log"; fail "ecgdist synth failed"; }
 "$ECGDIST_BIN" preprocess --ptbxl "$tmp/ptbxl" --out "$tmp/ptbxl.h5" --sampling-rate 500 \
   >"$tmp/preprocess.log" 2>&1 || { cat "$tmp/preprocess.log"; fail "ecgdist preprocess failed"; }
