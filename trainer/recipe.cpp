@@ -256,6 +256,7 @@ void Trainer::train_step(const StagePlan& plan, sharding::Batch& batch, int64_t 
   ++state_.step;
   ++state_.global_step;
   state_.samples_seen += o_.batch_size;
+  state_.step_seconds += times.total();
   monitor_->on_step(times, static_cast<uint64_t>(batch.size), loss_sum / comm_.size(), lr, bytes);
   if (any_stop) request_stop();
 }
@@ -390,9 +391,10 @@ void Trainer::save_best_checkpoint(const StagePlan& plan) {
 
 int Trainer::run() {
   run_start_ = Clock::now();
+  // The exporter starts first: its port is claimed (or the clash reported) before any work.
+  monitor_ = std::make_unique<RunMonitor>(comm_, mopts_, o_.quiet);
   prepare();
   build_model();
-  monitor_ = std::make_unique<RunMonitor>(comm_, mopts_, o_.quiet);
 
   if (!resume_from_.empty()) {
     LoadedCheckpoint peek = load_checkpoint(resume_from_);

@@ -39,7 +39,10 @@ nlohmann::json make_results_json(const TrainOptions& options, const TaskData& da
   out["wall_seconds"] = wall_seconds;
   out["train_seconds"] = state.train_seconds;
   out["samples_seen"] = state.samples_seen;
-  out["samples_per_second"] = state.train_seconds > 0 ? state.samples_seen / state.train_seconds : 0.0;
+  out["train_step_seconds"] = state.step_seconds;
+  // Training throughput over all ranks: samples per second of optimiser steps (validation and
+  // checkpoint time excluded).
+  out["samples_per_second"] = state.step_seconds > 0 ? state.samples_seen / state.step_seconds : 0.0;
   return out;
 }
 

@@ -7,7 +7,7 @@ namespace ecg::trainer {
 #define ECG_STATE_FIELDS(X)                                                                   \
   X(stage_index) X(epoch) X(step) X(global_step) X(epoch_loss_sum) X(epoch_loss_steps)         \
   X(epoch_seconds) X(early_stopping) X(best_stage) X(best_epoch) X(stopped_early)       \
-  X(history) X(skipped_nonfinite) X(samples_seen) X(train_seconds)
+  X(history) X(skipped_nonfinite) X(samples_seen) X(train_seconds) X(step_seconds)
 
 void to_json(nlohmann::json& j, const TrainState& s) {
   j = nlohmann::json::object();

@@ -31,7 +31,8 @@ struct TrainState {
   std::vector<HistoryRow> history;
   int64_t skipped_nonfinite = 0;
   int64_t samples_seen = 0;
-  double train_seconds = 0;
+  double train_seconds = 0;  // epochs' wall time incl. validation
+  double step_seconds = 0;   // optimiser steps only (data wait .. optimizer): throughput basis
 };
 
 void to_json(nlohmann::json& j, const TrainState& s);

@@ -1,0 +1,71 @@
+# PyTorch DDP (gloo) reference for bench/ddp/compare.sh: the same ST-MEM model (tests/model's port
+# of the published encoder), the same data file, global batch, random 2250-sample crops, BCE
+# loss and AdamW as `ecgdist train --recipe fine-tune`, ranks started by hand (Debian's torchrun
+# is broken): MASTER_ADDR/MASTER_PORT/RANK/WORLD_SIZE, init_method env://.
+# Prints "samples_per_s=<float>" on rank 0 (global samples per second of timed steps).
+import argparse
+import os
+import sys
+import time
+
+import h5py
+import numpy as np
+import torch
+import torch.distributed as dist
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, '..', '..', 'tests', 'model'))
+from st_mem_reference import st_mem_vit  # noqa: E402
+
+p = argparse.ArgumentParser()
+p.add_argument('--data', required=True)
+p.add_argument('--task', default='superdiagnostic')
+p.add_argument('--size', default='tiny')
+p.add_argument('--batch', type=int, default=32, help='global batch')
+p.add_argument('--steps', type=int, default=20)
+p.add_argument('--warmup', type=int, default=2)
+p.add_argument('--threads', type=int, default=1)
+a = p.parse_args()
+
+rank = int(os.environ['RANK'])
+world = int(os.environ['WORLD_SIZE'])
+torch.set_num_threads(a.threads)
+dist.init_process_group('gloo', init_method='env://')
+
+with h5py.File(a.data, 'r') as f:
+    fold = f['fold'][:]
+    labels = f['labels'][a.task][:]
+    train = np.where((fold <= 8) & (labels.sum(1) > 0))[0]
+    # Preloaded: the reference gets its data for free (its I/O is not timed at all).
+    signals = torch.from_numpy(f['signals'][np.sort(train)])
+    y_all = torch.from_numpy(labels[np.sort(train)].astype(np.float32))
+
+torch.manual_seed(0)
+model = st_mem_vit(a.size, num_classes=y_all.shape[1], drop_path_rate=0.0).train()
+ddp = torch.nn.parallel.DistributedDataParallel(model)
+opt = torch.optim.AdamW(ddp.parameters(), lr=1e-4, weight_decay=0.05)
+local = a.batch // world
+gen = torch.Generator().manual_seed(1)
+
+
+def step():
+    idx = torch.randint(0, signals.shape[0], (a.batch,), generator=gen)[rank::world]
+    off = int(torch.randint(0, signals.shape[2] - 2250 + 1, (1,), generator=gen))
+    x = signals[idx, :, off:off + 2250]
+    opt.zero_grad(set_to_none=True)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(ddp(x), y_all[idx])
+    loss.backward()
+    opt.step()
+
+
+for _ in range(a.warmup):
+    step()
+dist.barrier()
+t0 = time.perf_counter()
+for _ in range(a.steps):
+    step()
+dist.barrier()
+dt = time.perf_counter() - t0
+if rank == 0:
+    print(f'samples_per_s={a.steps * a.batch / dt:.3f}')
+dist.destroy_process_group()
