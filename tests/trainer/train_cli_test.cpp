@@ -172,7 +172,7 @@ TEST_F(TrainCli, TwoRanksMatchOneRankAndResumeAfterUsr1) {
                           "--recipe fine-tune --epochs 3 --out " + pre + " > " + pre + ".log 2>&1";
   pid_t pid = fork();
   if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    execl("/bin/sh", "sh", "-c", ("exec env " + cmd).c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   // Signal once both ranks have installed the handler (rank 0 prints the resolved configuration
