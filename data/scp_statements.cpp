@@ -2,7 +2,6 @@
 // contain quoted commas, e.g. "bigeminal pattern (unknown origin, SV or Ventricular)").
 #include "data/scp_statements.h"
 
-#include <csv.h>
 
 #include <cstring>
 #include <fstream>
@@ -11,43 +10,10 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "data/csv.h"
 
 namespace ecg::data {
 namespace {
-
-using CsvRows = std::vector<std::vector<std::string>>;
-
-struct CsvState {
-  CsvRows rows;
-  std::vector<std::string> row;
-};
-
-void on_field(void* field, size_t len, void* data) {
-  auto* state = static_cast<CsvState*>(data);
-  state->row.emplace_back(static_cast<const char*>(field), len);
-}
-
-void on_row_end(int /*terminator*/, void* data) {
-  auto* state = static_cast<CsvState*>(data);
-  state->rows.push_back(std::move(state->row));
-  state->row.clear();
-}
-
-CsvRows parse_csv(const std::string& text, const std::string& source) {
-  csv_parser parser;
-  // STRICT: a stray quote is an error rather than a silently merged field.
-  ECG_CHECK(csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) == 0, "{}: cannot initialise libcsv",
-            source);
-  CsvState state;
-  const size_t consumed =
-      csv_parse(&parser, text.data(), text.size(), on_field, on_row_end, &state);
-  int fini = csv_fini(&parser, on_field, on_row_end, &state);
-  const int err = csv_error(&parser);
-  csv_free(&parser);
-  ECG_CHECK(consumed == text.size() && fini == 0, "{}: malformed CSV near row {}: {}", source,
-            state.rows.size() + 1, csv_strerror(err));
-  return state.rows;
-}
 
 // PTB-XL writes flags as floats from pandas: "1.0" set, "" (NaN) unset; accept "1"/"0"/"0.0" too.
 bool parse_flag(const std::string& value, const std::string& source, const std::string& code,

@@ -25,13 +25,22 @@ int run_export(const ExportOptions& o) {
   model::StateDict state = model::load_any_state_dict(o.checkpoint);
   model::StMemConfig config = model::infer_config(state, o.checkpoint);
   model::StMem net(config);
-  model::load_state_dict(net, state, model::LoadOptions{});
-  model::write_torch_save(o.out, model::model_state_dict(net));
+  // A pretrained encoder (`ecgdist pretrain`'s encoder.ckpt, ST-MEM's encoder.pth) has no head:
+  // it is exported without one, as ST-MEM's own encoder checkpoints are.
+  const bool headless = state.count("head.weight") == 0 && state.count("head.bias") == 0;
+  model::LoadOptions load;
+  load.allow_missing_head = headless;
+  model::load_state_dict(net, state, load);
+  model::NamedTensors tensors;
+  for (auto& [name, tensor] : model::model_state_dict(net)) {
+    if (!(headless && name.rfind("head.", 0) == 0)) tensors.emplace_back(name, tensor);
+  }
+  model::write_torch_save(o.out, tensors);
   log::info(
-      "exported {} tensors ({} parameters, ST-MEM {}: width {}, depth {}, heads {}, {} "
-      "classes) from {} to {}",
-      state.size(), model::count_parameters(net->named_parameters()), config.size, config.width,
-      config.depth, config.heads, config.num_classes, o.checkpoint, o.out);
+      "exported {} tensors (ST-MEM {}: width {}, depth {}, heads {}, {}) from {} to {}",
+      tensors.size(), config.size, config.width, config.depth, config.heads,
+      headless ? std::string("encoder only, no head") : fmt::format("{} classes", config.num_classes),
+      o.checkpoint, o.out);
   if (!o.config_out.empty()) {
     write_file_atomically(o.config_out, nlohmann::json(config).dump(2) + "\n");
     log::info("wrote the architecture to {}", o.config_out);

@@ -4,6 +4,7 @@
 
 #include "launcher/command_registry.h"
 #include "launcher/distributed_session.h"
+#include "launcher/engine_cli.h"
 #include "monitoring/metrics_cli.h"
 #include "trainer/recipe.h"
 #include "trainer/train_options.h"
@@ -18,7 +19,6 @@ void add_train_options(CLI::App& sub, trainer::TrainOptions& o) {
   sub.add_option("--recipe", o.recipe,
                  "post-train (LP init + fine-tune with stochastic depth) | fine-tune | linear-probe")
       ->check(CLI::IsMember({"post-train", "fine-tune", "linear-probe"}));
-  sub.add_option("--out", o.out, "run directory (results.json, history.csv, checkpoints)")->required();
   sub.add_option("--init", o.init, "encoder checkpoint: ecgdist's or ST-MEM's torch.save encoder.pth");
   sub.add_option("--model", o.model, "tiny|small|base")->check(CLI::IsMember({"tiny", "small", "base"}));
   sub.add_option("--leads", o.leads, "lead names to use, e.g. I,II,V1 (default: all 12)")->delimiter(',');
@@ -39,19 +39,6 @@ void add_train_options(CLI::App& sub, trainer::TrainOptions& o) {
   sub.add_option("--eval-crops", o.eval_crops, "equally spaced windows averaged at evaluation");
   sub.add_option("--bootstrap", o.bootstrap, "bootstrap resamples for test CIs");
   sub.add_option("--seed", o.seed, "seed of permutations, crops, drop-path and head init");
-  sub.add_option("--resume", o.resume, "'auto' = newest checkpoint in --out, or a checkpoint path");
-  sub.add_option("--threads", o.threads, "intra-op threads per rank (0 = cores / ranks per node)");
-  sub.add_option("--backend", o.backend, "gradient all-reduce: auto|mpi|nccl")
-      ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
-  sub.add_option("--bucket-mb", o.bucket_mb, "gradient bucket size in MB");
-  sub.add_option("--timeout", o.timeout, "seconds before a collective/data wait/eval/ckpt is fatal");
-  sub.add_option("--prefetch", o.prefetch_depth, "batches prefetched per rank");
-  sub.add_option("--checkpoint-every", o.checkpoint_every_steps, "also checkpoint every N steps (0 = epoch ends)");
-  sub.add_option("--checksum-every", o.checksum_every_steps, "cross-rank parameter checksum every N steps");
-  sub.add_option("--stop-signal", o.stop_signal, "signal that checkpoints and exits: USR1|USR2|TERM|INT")
-      ->check(CLI::IsMember({"USR1", "USR2", "TERM", "INT"}));
-  sub.add_flag("--skip-nonfinite", o.skip_nonfinite, "skip (and count) steps with NaN/Inf loss instead of stopping");
-  sub.add_option("--max-steps", o.max_steps, "stop like a preemption after N steps (testing aid; 0 = off)");
 }
 
 const RegisterCommand kRegister{CommandSpec{
@@ -60,6 +47,7 @@ const RegisterCommand kRegister{CommandSpec{
       auto options = std::make_shared<trainer::TrainOptions>();
       auto metrics = std::make_shared<monitoring::MetricsOptions>();
       add_train_options(sub, *options);
+      add_engine_options(sub, *options);
       monitoring::add_metrics_options(sub, *metrics);
       return [options, metrics]() {
         DistributedSession session(options->backend, options->timeout);

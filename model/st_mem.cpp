@@ -18,6 +18,8 @@ torch::nn::LayerNorm make_norm(int64_t width) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}));
 }
 
+}  // namespace
+
 // ST-MEM's get_1d_sincos_pos_embed(width, num_patches, sep_embed=True): sin | cos halves over
 // the patch slots, zero rows for the two SEP slots.
 torch::Tensor sincos_pos_embedding(int64_t width, int64_t num_patches) {
@@ -30,8 +32,6 @@ torch::Tensor sincos_pos_embedding(int64_t width, int64_t num_patches) {
   auto zero = torch::zeros({1, width});
   return torch::cat({zero, body, zero}, 0).unsqueeze(0);
 }
-
-}  // namespace
 
 void trunc_normal_(torch::Tensor t, double std) {
   // Inverse-CDF sampling of N(0, 1) restricted to [-2, 2] (as torch.nn.init.trunc_normal_).
@@ -113,7 +113,10 @@ StMemImpl::StMemImpl(StMemConfig config) : config_(std::move(config)) {
   sep_embedding_ = register_parameter("sep_embedding", torch::zeros({d}));
   // All 12 lead embeddings exist whatever the selection, so checkpoints stay interchangeable.
   lead_embeddings_ = register_module("lead_embeddings", torch::nn::ParameterList());
-  for (size_t i = 0; i < kStandardLeads.size(); ++i) lead_embeddings_->append(torch::zeros({d}));
+  // ParameterList::append keeps the tensor's requires_grad flag: ask for a trainable one.
+  for (size_t i = 0; i < kStandardLeads.size(); ++i) {
+    lead_embeddings_->append(torch::zeros({d}, torch::TensorOptions().requires_grad(true)));
+  }
 
   const auto rates = linear_drop_path_rates(config_.depth, config_.drop_path);
   for (int64_t i = 0; i < config_.depth; ++i) {
@@ -146,42 +149,53 @@ void StMemImpl::init_weights() {
   }
 }
 
-torch::Tensor StMemImpl::forward_features(const torch::Tensor& x, const torch::Tensor& seeds) {
+torch::Tensor StMemImpl::embed_patches(const torch::Tensor& x) {
   const int64_t leads = static_cast<int64_t>(lead_indices_.size());
   ECG_CHECK(x.dim() == 3, "model input: expected [batch, leads, samples], got {} dimensions",
             x.dim());
   ECG_CHECK(x.size(1) == leads, "model input: {} leads given, the model is configured for {} ({})",
             x.size(1), leads, fmt::join(config_.leads, ","));
-  const int64_t p = config_.patch_size, b = x.size(0), d = config_.width;
+  const int64_t p = config_.patch_size, b = x.size(0);
   ECG_CHECK(x.size(2) % p == 0 && x.size(2) / p <= config_.num_patches && x.size(2) > 0,
             "model input: {} samples per lead is not a positive multiple of the patch size {} up "
             "to {} samples",
             x.size(2), p, config_.seq_len());
   const int64_t n = x.size(2) / p;
-
   // Patch embedding: [B, L, n, P] -> [B, L, n, D], plus the patches' positions.
   auto h = embed_norm_(patch_linear_(patch_norm_(x.reshape({b, leads, n, p}))));
-  h = h + pos_embedding_.slice(1, 1, n + 1).unsqueeze(1);
+  return h + pos_embedding_.slice(1, 1, n + 1).unsqueeze(1);
+}
 
+torch::Tensor StMemImpl::add_sep_and_leads(const torch::Tensor& tokens) {
+  const int64_t b = tokens.size(0), leads = tokens.size(1), d = config_.width;
   // SEP tokens at both ends of each lead (own positions: slot 0 and the last slot).
   auto sep = sep_embedding_.view({1, 1, 1, d});
   auto left = (sep + pos_embedding_.slice(1, 0, 1).unsqueeze(1)).expand({b, leads, 1, d});
   auto right =
       (sep + pos_embedding_.slice(1, config_.num_patches + 1, config_.num_patches + 2).unsqueeze(1))
           .expand({b, leads, 1, d});
-  h = torch::cat({left, h, right}, 2);
+  auto h = torch::cat({left, tokens, right}, 2);
 
   // Lead embedding of each channel's NAME, added to all its tokens.
   std::vector<torch::Tensor> chosen;
   chosen.reserve(lead_indices_.size());
   for (int64_t idx : lead_indices_) chosen.push_back(lead_embeddings_[static_cast<size_t>(idx)]);
-  h = h + torch::stack(chosen).view({1, leads, 1, d});
+  return h + torch::stack(chosen).view({1, leads, 1, d});
+}
 
-  h = dropout_(h.view({b, leads * (n + 2), d}));
+torch::Tensor StMemImpl::encode(const torch::Tensor& tokens, const torch::Tensor& seeds) {
+  const int64_t b = tokens.size(0), d = config_.width;
+  auto h = dropout_(tokens.reshape({b, tokens.size(1) * tokens.size(2), d}));
   for (auto& block : blocks_) h = block->forward(h, seeds);
+  return h;
+}
 
+torch::Tensor StMemImpl::forward_features(const torch::Tensor& x, const torch::Tensor& seeds) {
+  auto patches = embed_patches(x);
+  const int64_t b = patches.size(0), leads = patches.size(1), n = patches.size(2);
+  auto h = encode(add_sep_and_leads(patches), seeds);
   // Mean over the patch tokens of all leads (SEP tokens removed), then the final LayerNorm.
-  h = h.view({b, leads, n + 2, d}).slice(2, 1, n + 1).mean(std::vector<int64_t>{1, 2});
+  h = h.view({b, leads, n + 2, config_.width}).slice(2, 1, n + 1).mean(std::vector<int64_t>{1, 2});
   return norm_(h);
 }
 

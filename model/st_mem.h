@@ -85,6 +85,17 @@ class StMemImpl : public torch::nn::Module {
   // The pooled representation after the final LayerNorm: [B, width].
   torch::Tensor forward_features(const torch::Tensor& x, const torch::Tensor& sample_seeds = {});
 
+  // The pieces forward_features is made of, for objectives that change the token set between
+  // them (masked pretraining drops patches after embed_patches):
+  //   embed_patches      [B, L, n*P] -> [B, L, n, D]: patch embedding + the patches' positions
+  //   add_sep_and_leads  [B, L, m, D] -> [B, L, m+2, D]: SEP tokens at both ends, lead embeddings
+  //   encode             [B, L, m+2, D] -> [B, L*(m+2), D]: dropout and the transformer blocks
+  torch::Tensor embed_patches(const torch::Tensor& x);
+  torch::Tensor add_sep_and_leads(const torch::Tensor& tokens);
+  torch::Tensor encode(const torch::Tensor& tokens, const torch::Tensor& sample_seeds = {});
+  torch::nn::LayerNorm& final_norm() { return norm_; }
+  torch::Tensor& pos_embedding() { return pos_embedding_; }
+
   const StMemConfig& config() const { return config_; }
   torch::nn::Linear& head() { return head_; }
   // Replaces the head by a freshly initialised Linear(width, num_classes).
@@ -117,6 +128,10 @@ TORCH_MODULE(StMem);
 
 // Number of elements of the given named parameters (e.g. encoder_parameters()).
 int64_t count_parameters(const torch::OrderedDict<std::string, torch::Tensor>& params);
+
+// ST-MEM's get_1d_sincos_pos_embed(width, num_patches, sep_embed=True): [1, num_patches + 2,
+// width], sin | cos halves over the patch slots, zero rows for the two SEP slots.
+torch::Tensor sincos_pos_embedding(int64_t width, int64_t num_patches);
 
 // Truncated normal N(0, std) cut at +-2 std (timm's trunc_normal_), in place, no autograd.
 void trunc_normal_(torch::Tensor t, double std);

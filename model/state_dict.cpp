@@ -91,10 +91,17 @@ NamedTensors model_state_dict(const StMem& model) {
 }
 
 void load_state_dict(StMem& model, const StateDict& state, const LoadOptions& options) {
+  load_module_state(*model,
+                    state, fmt::format("the model ({}, depth {})", model->config().size, model->config().depth),
+                    options);
+}
+
+void load_module_state(torch::nn::Module& module, const StateDict& state, const std::string& what,
+                       const LoadOptions& options) {
   auto is_head = [](const std::string& key) { return key.rfind("head.", 0) == 0; };
   std::vector<std::pair<std::string, at::Tensor>> targets;
-  for (const auto& item : model->named_parameters()) targets.emplace_back(item.key(), item.value());
-  for (const auto& item : model->named_buffers()) targets.emplace_back(item.key(), item.value());
+  for (const auto& item : module.named_parameters()) targets.emplace_back(item.key(), item.value());
+  for (const auto& item : module.named_buffers()) targets.emplace_back(item.key(), item.value());
 
   std::vector<std::string> missing, mismatched, skipped_head;
   std::set<std::string> known;
@@ -129,8 +136,7 @@ void load_state_dict(StMem& model, const StateDict& state, const LoadOptions& op
     if (!mismatched.empty())
       parts.push_back(
           fmt::format("{} shape mismatches: {}", mismatched.size(), name_list(mismatched, 4)));
-    ECG_FAIL("state dict does not fit the model ({}, depth {}): {}", model->config().size,
-             model->config().depth, fmt::join(parts, "; "));
+    ECG_FAIL("state dict does not fit {}: {}", what, fmt::join(parts, "; "));
   }
   if (!skipped_head.empty()) {
     log::warn("checkpoint head not loaded (another number of classes): {}; the head starts fresh",

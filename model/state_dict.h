@@ -39,6 +39,9 @@ struct LoadOptions {
 // Copies every tensor into the model (converted to each parameter's dtype and device). Throws one
 // ecg::Error listing missing keys, unexpected keys and shape mismatches before copying anything.
 void load_state_dict(StMem& model, const StateDict& state, const LoadOptions& options = {});
+// The same for any module (e.g. the pretraining model); `what` names it in the error.
+void load_module_state(torch::nn::Module& module, const StateDict& state, const std::string& what,
+                       const LoadOptions& options = {});
 
 // The architecture a state dict was saved from (width, depth, heads from qkv / 64, MLP width,
 // patch size, number of patches, classes from head.weight; size named when it matches a

@@ -2,18 +2,19 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <prometheus/exposer.h>
 #include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <exception>
+#include <system_error>
 
 #include "common/error.h"
 #include "common/log.h"
 #include "monitoring/file_sd.h"
+#include "monitoring/http_endpoint.h"
 
 namespace ecg::monitoring {
 namespace {
@@ -25,22 +26,18 @@ std::string strip_brackets(const std::string& address) {
   return address;
 }
 
-// Starts an Exposer on bind:port; on failure returns nullptr and the reason. prometheus-cpp
-// only rethrows civetweb's CivetException ("null context when constructing CivetServer.
-// Possible problem binding to port."), which names neither the address nor the cause, so the
-// cause is recovered by probing the same address with a plain socket.
-std::unique_ptr<prometheus::Exposer> try_expose(const std::string& bind, int port,
-                                                std::string& why) {
+// Starts the endpoint on bind:port; on failure returns nullptr, the OS's reason and whether the
+// port is taken.
+std::unique_ptr<HttpMetricsEndpoint> try_serve(const std::string& bind, int port,
+                                               const std::shared_ptr<prometheus::Registry>& registry,
+                                               std::string& why, bool& in_use) {
   try {
-    // One worker thread is plenty: Prometheus scrapes every few seconds.
-    return std::make_unique<prometheus::Exposer>(listen_address(bind, port), 1);
-  } catch (const std::exception& e) {
-    why = probe_bind_error(bind, port);
-    if (why.empty()) {
-      // The kernel would accept the address, so civetweb itself refused it (Debian 12 builds
-      // civetweb without IPv6: mg_check_feature(8) == 0, so an IPv6 bind lands here).
-      why = fmt::format("the embedded web server (civetweb) refused it: {}", e.what());
-    }
+    return std::make_unique<HttpMetricsEndpoint>(
+        strip_brackets(bind.empty() ? std::string("0.0.0.0") : bind), port,
+        [registry] { return prometheus::TextSerializer().Serialize(registry->Collect()); });
+  } catch (const std::system_error& e) {
+    why = e.what();
+    in_use = e.code() == std::errc::address_in_use;
     return nullptr;
   }
 }
@@ -74,7 +71,7 @@ std::string probe_bind_error(const std::string& bind, int port) {
   }
   const int fd = ::socket(family, SOCK_STREAM, 0);
   if (fd < 0) return std::strerror(errno);
-  // Same option civetweb sets, so TIME_WAIT leftovers do not count as "in use".
+  // Same option the endpoint sets, so TIME_WAIT leftovers do not count as "in use".
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   std::string why;
@@ -99,28 +96,27 @@ MetricsExporter::MetricsExporter(const MetricsOptions& options, int rank, int lo
             local_rank);
   const int tries = options.port_auto ? options.port_auto_range : 1;
   std::string why;
+  bool in_use = false;
   int port = first;
   for (; port < first + tries && port <= 65535; ++port) {
-    exposer_ = try_expose(options.bind, port, why);
-    if (exposer_) break;
+    endpoint_ = try_serve(options.bind, port, registry_, why, in_use);
+    if (endpoint_) break;
     if (options.port_auto) {
       log::debug("metrics port {} unavailable ({}), trying the next",
                  listen_address(options.bind, port), why);
     }
   }
-  if (!exposer_) {
+  if (!endpoint_) {
     if (options.port_auto) {
       ECG_FAIL("--metrics-port-auto: no free port in {}..{} on {} (last error: {})", first,
                port - 1, options.bind, why);
     }
-    const bool in_use = why == std::strerror(EADDRINUSE);
     ECG_FAIL("--metrics-port: cannot listen on {} (rank {}: base port {} + local rank {}): {}; {}",
              listen_address(options.bind, first), rank, options.port, local_rank, why,
              in_use ? "choose another --metrics-port or pass --metrics-port-auto"
                     : "check --metrics-bind (an IPv4 address of this node, or 0.0.0.0)");
   }
   port_ = port;
-  exposer_->RegisterCollectable(registry_);
   target_ = scrape_host(options.bind) + ":" + std::to_string(port_);
   if (port_ != first) {
     log::warn("metrics port {} was taken; serving /metrics on {} instead", first,
@@ -136,7 +132,7 @@ MetricsExporter::MetricsExporter(const MetricsOptions& options, int rank, int lo
 MetricsExporter::~MetricsExporter() {
   // Withdraw from discovery before the endpoint goes away.
   sd_target_.reset();
-  exposer_.reset();
+  endpoint_.reset();
 }
 
 std::string MetricsExporter::sd_file() const {

@@ -1,5 +1,5 @@
-// One rank's /metrics endpoint (prometheus-cpp pull Exposer, civetweb underneath) plus its
-// optional file_sd target file. Constructing it starts serving; destroying it stops serving and
+// One rank's /metrics endpoint (the prometheus-cpp registry in the text format, served by
+// http_endpoint.h) plus its optional file_sd target file. Constructing it starts serving; destroying it stops serving and
 // removes the target file.
 #pragma once
 
@@ -9,13 +9,13 @@
 #include "monitoring/metrics_options.h"
 
 namespace prometheus {
-class Exposer;
 class Registry;
 }  // namespace prometheus
 
 namespace ecg::monitoring {
 
 class FileSdTarget;
+class HttpMetricsEndpoint;
 
 class MetricsExporter {
  public:
@@ -28,24 +28,24 @@ class MetricsExporter {
   MetricsExporter(const MetricsExporter&) = delete;
   MetricsExporter& operator=(const MetricsExporter&) = delete;
 
-  bool enabled() const { return exposer_ != nullptr; }
+  bool enabled() const { return endpoint_ != nullptr; }
   int port() const { return port_; }  // the port actually served (0 when disabled)
   const std::string& target() const { return target_; }  // host:port Prometheus scrapes
   std::string sd_file() const;                           // path of the file_sd file, empty if none
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<HttpMetricsEndpoint> endpoint_;
   std::unique_ptr<FileSdTarget> sd_target_;
   int port_ = 0;
   std::string target_;
 };
 
-// civetweb's listening_ports syntax for address:port (IPv6 in brackets).
+// address:port as a URL authority (IPv6 in brackets).
 std::string listen_address(const std::string& bind, int port);
 
 // Why binding address:port fails right now ("Address already in use", ...), or empty if a test
-// bind succeeds. Used to turn civetweb's generic failure into a message naming the cause.
+// bind succeeds (e.g. to look for a free port).
 std::string probe_bind_error(const std::string& bind, int port);
 
 }  // namespace ecg::monitoring

@@ -55,7 +55,7 @@ int run_evaluate(comm::Communicator& comm, const EvaluateOptions& o) {
   topts.data = o.data;
   topts.task = o.task;
   TaskData data = load_task_data(topts);
-  check_data_for_model(data, topts);
+  check_data_for_model(data);
   if (!im.manifest.is_null()) check_manifest_matches(im.manifest, data.manifest, o.checkpoint, o.data);
   if (!im.task.empty()) {
     ECG_CHECK(im.task == o.task, "--checkpoint {} was trained for task '{}', not --task '{}'", o.checkpoint,

@@ -67,7 +67,7 @@ void load_init_weights(model::StMem& model, const std::string& path, const TaskD
             dropped_head ? " (its head was replaced by a new one for this task)" : "");
 }
 
-void check_data_for_model(const TaskData& data, const TrainOptions& options) {
+void check_data_for_model(const TaskData& data) {
   ECG_CHECK(data.sampling_rate == 250,
             "{}: sampling_rate is {} Hz; ST-MEM takes 250 Hz input (preprocess with --target-rate 250)",
             data.path, data.sampling_rate);
@@ -79,10 +79,9 @@ void check_data_for_model(const TaskData& data, const TrainOptions& options) {
               "{}: lead {} is '{}', expected '{}' (standard order I..V6)", data.path, i, data.leads[i],
               standard[i]);
   }
-  (void)options;
 }
 
-std::string resolve_resume_path(const TrainOptions& options) {
+std::string resolve_resume_path(const EngineOptions& options) {
   if (options.resume.empty()) return "";
   if (options.resume == "auto") {
     std::string path = newest_checkpoint(options.out);

@@ -31,14 +31,14 @@ void load_model_state(model::StMem& model, const std::map<std::string, torch::Te
 void load_init_weights(model::StMem& model, const std::string& path, const TaskData& data);
 
 // Refuses data that is not what an ST-MEM encoder expects (rate, lead names, length).
-void check_data_for_model(const TaskData& data, const TrainOptions& options);
+void check_data_for_model(const TaskData& data);
 
 // Refuses a checkpoint whose recorded preprocessing differs from the data's; names the field.
 void check_manifest_matches(const nlohmann::json& checkpoint_manifest, const nlohmann::json& data_manifest,
                             const std::string& checkpoint_path, const std::string& data_path);
 
 // "" (fresh start), or the checkpoint --resume selects ("auto": newest in --out, if any).
-std::string resolve_resume_path(const TrainOptions& options);
+std::string resolve_resume_path(const EngineOptions& options);
 
 // A resumed run must be the same run: task, recipe, model, seed, batch and schedule settings.
 void check_resume_compatible(const nlohmann::json& meta, const TrainOptions& options,

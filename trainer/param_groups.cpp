@@ -16,8 +16,12 @@ int layer_id(const std::string& name, int depth) {
   return 0;  // patch embedding, position / SEP / lead embeddings
 }
 
-bool decays_weight(const std::string& name, const torch::Tensor& param) {
+bool decays_weight(const std::string& full_name, const torch::Tensor& param) {
   if (param.dim() <= 1) return false;  // biases, LayerNorm weights, SEP / lead embeddings
+  // Pretraining holds the ViT as "encoder.*" and adds the decoder's mask token (MAE / ST-MEM
+  // exclude position embeddings and mask tokens from weight decay).
+  const std::string name = full_name.rfind("encoder.", 0) == 0 ? full_name.substr(8) : full_name;
+  if (name == "mask_embedding") return false;
   if (name == "pos_embedding" || name == "sep_embedding") return false;
   if (name.rfind("lead_embeddings", 0) == 0) return false;
   return true;

@@ -27,6 +27,7 @@
 #include "trainer/run_outputs.h"
 #include "trainer/runtime.h"
 #include "trainer/schedule.h"
+#include "trainer/step_agreement.h"
 #include "trainer/stop_signal.h"
 #include "trainer/task_data.h"
 #include "trainer/train_state.h"
@@ -121,7 +122,7 @@ void Trainer::prepare() {
   data_ = load_task_data(o_);
   ECG_CHECK(o_.crop_length <= data_.num_samples, "{}: records have {} samples, fewer than the crop of {}",
             o_.data, data_.num_samples, o_.crop_length);
-  check_data_for_model(data_, o_);
+  check_data_for_model(data_);
   if (o_.leads.empty()) o_.leads = model::standard_lead_names();
   lead_rows_ = sharding::lead_indices_from_names(o_.leads);
   plan_ = plan_recipe(o_);
@@ -224,32 +225,20 @@ void Trainer::train_step(const StagePlan& plan, sharding::Batch& batch, int64_t 
     buckets_->finish();
     bytes = buckets_->stats().bytes - before;
   }
-  // The per-step agreement: every rank's loss, non-finite flag and stop flag, so that all ranks
-  // take the same decision at the same step boundary.
-  const double local_loss = loss.item<double>();
   const bool local_stop = stop_requested() || (o_.max_steps > 0 && state_.global_step + 1 >= o_.max_steps);
-  double mine[3] = {local_loss, std::isfinite(local_loss) ? 0.0 : 1.0, local_stop ? 1.0 : 0.0};
-  std::vector<double> all(3 * comm_.size());
-  comm_.all_gather_host(mine, all.data(), sizeof(mine), "step agreement");
+  const StepAgreement agreed = agree_on_step(comm_, loss.item<double>(), local_stop);
   times.allreduce_wait = seconds_since(t2);
 
-  double loss_sum = 0;
-  std::vector<int> bad_ranks;
-  bool any_stop = false;
-  for (int r = 0; r < comm_.size(); ++r) {
-    loss_sum += all[3 * r];
-    if (all[3 * r + 1] != 0) bad_ranks.push_back(r);
-    if (all[3 * r + 2] != 0) any_stop = true;
-  }
   auto t3 = Clock::now();
-  if (!bad_ranks.empty()) {
+  if (!agreed.nonfinite_ranks.empty()) {
     ECG_CHECK(o_.skip_nonfinite, "non-finite loss at step {} (stage {}, epoch {}) on rank(s) {}",
-              state_.global_step, plan.stage, state_.epoch + 1, fmt::join(bad_ranks, ","));
+              state_.global_step, plan.stage, state_.epoch + 1, fmt::join(agreed.nonfinite_ranks, ","));
     ++state_.skipped_nonfinite;
-    log::warn("skipping step {}: non-finite loss on rank(s) {}", state_.global_step, fmt::join(bad_ranks, ","));
+    log::warn("skipping step {}: non-finite loss on rank(s) {}", state_.global_step,
+              fmt::join(agreed.nonfinite_ranks, ","));
   } else {
     optimizer_->step();
-    state_.epoch_loss_sum += loss_sum / comm_.size();
+    state_.epoch_loss_sum += agreed.mean_loss;
     ++state_.epoch_loss_steps;
   }
   times.optimizer = seconds_since(t3);
@@ -257,8 +246,8 @@ void Trainer::train_step(const StagePlan& plan, sharding::Batch& batch, int64_t 
   ++state_.global_step;
   state_.samples_seen += o_.batch_size;
   state_.step_seconds += times.total();
-  monitor_->on_step(times, static_cast<uint64_t>(batch.size), loss_sum / comm_.size(), lr, bytes);
-  if (any_stop) request_stop();
+  monitor_->on_step(times, static_cast<uint64_t>(batch.size), agreed.mean_loss, lr, bytes);
+  if (agreed.stop) request_stop();
 }
 
 bool Trainer::run_epoch(const StagePlan& plan) {

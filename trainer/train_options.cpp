@@ -39,7 +39,6 @@ void validate(const TrainOptions& o) {
   ECG_CHECK(std::find(recipes.begin(), recipes.end(), o.recipe) != recipes.end(),
             "--recipe must be post-train, fine-tune or linear-probe (got '{}')", o.recipe);
   ECG_CHECK(!o.data.empty(), "--data is required");
-  ECG_CHECK(!o.out.empty(), "--out is required");
   ECG_CHECK(o.train_fraction > 0 && o.train_fraction <= 1.0, "--train-fraction must be in (0, 1] (got {})",
             o.train_fraction);
   ECG_CHECK(o.batch_size > 0, "--batch-size must be positive (got {})", o.batch_size);
@@ -52,12 +51,8 @@ void validate(const TrainOptions& o) {
             o.layer_decay);
   ECG_CHECK(o.eval_crops >= 1, "--eval-crops must be >= 1 (got {})", o.eval_crops);
   ECG_CHECK(o.bootstrap >= 0, "--bootstrap must be >= 0");
-  ECG_CHECK(o.bucket_mb > 0, "--bucket-mb must be positive");
-  ECG_CHECK(o.timeout >= 0, "--timeout must be >= 0");
   ECG_CHECK(o.warmup_fraction >= 0 && o.warmup_fraction < 1, "--warmup-fraction must be in [0, 1)");
-  const std::vector<std::string> signals = {"USR1", "USR2", "TERM", "INT"};
-  ECG_CHECK(std::find(signals.begin(), signals.end(), o.stop_signal) != signals.end(),
-            "--stop-signal must be USR1, USR2, TERM or INT (got '{}')", o.stop_signal);
+  validate_engine(o);
 }
 
 }  // namespace ecg::trainer

@@ -7,9 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "trainer/engine_options.h"
+
 namespace ecg::trainer {
 
-struct TrainOptions {
+struct TrainOptions : EngineOptions {
   // Data and task.
   std::string data;                  // preprocessed HDF5 file
   std::string task = "superdiagnostic";
@@ -42,20 +44,6 @@ struct TrainOptions {
   int bootstrap = 1000;
   uint64_t seed = 0;
 
-  // Engine.
-  std::string out;                   // RUN_DIR
-  std::string resume;                // "" | auto | path to a checkpoint
-  int threads = 0;                   // intra-op threads per rank (0 = cores / local ranks)
-  std::string backend = "auto";      // auto | mpi | nccl
-  double bucket_mb = 25.0;
-  double timeout = 300.0;            // seconds for a collective / data wait / eval / ckpt write
-  int prefetch_depth = 3;
-  int checkpoint_every_steps = 0;    // 0 = at epoch ends only
-  int checksum_every_steps = 100;    // cross-rank parameter checksum
-  std::string stop_signal = "USR1";  // USR1 | TERM | USR2 | INT: checkpoint and exit
-  bool skip_nonfinite = false;
-  int max_steps = 0;                 // testing aid: stop (as if preempted) after this many steps
-  bool quiet = false;
 };
 
 void to_json(nlohmann::json& j, const TrainOptions& o);

@@ -20,10 +20,7 @@ TEST(SlurmHarness, CpuTemplateRunsPreemptsRequeuesAndResumesOnARealCluster) {
   }
   const std::string script = ecg::testing::test_source_dir() + "/slurm/slurm_test.sh";
   // timeout: the daemons and jobs must never outlive the test; the script's trap stops them.
-  // METRICS_PORT=0: `ecgdist train`'s /metrics endpoint does not start yet (civetweb's mg_start
-  // fails inside the trainer process although the same exporter works in ecg_metrics_driver;
-  // open bug, see docs/monitoring.md), so the file_sd checks of this harness are off for now.
-  const auto r = run_command("METRICS_PORT=0 ECGDIST_BIN='" + std::string(ECGDIST_BIN) +
+  const auto r = run_command("ECGDIST_BIN='" + std::string(ECGDIST_BIN) +
                              "' timeout -k 10 500 bash '" + script + "'");
   ASSERT_NE(r.exit_code, 77) << "the harness skipped although slurmctld is installed:\n"
                              << r.output;

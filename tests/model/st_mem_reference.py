@@ -145,3 +145,75 @@ SIZES = {'tiny': dict(width=192, depth=4, heads=3, mlp_dim=768),
 
 def st_mem_vit(size, num_classes=None, **kwargs):
     return ST_MEM_ViT(num_classes=num_classes, **SIZES[size], **kwargs)
+
+
+class ST_MEM(nn.Module):
+    """The published pretraining module (models/st_mem.py), einops replaced by view/reshape and
+    random_masking replaced by given masks, so that the C++ port can be compared exactly."""
+
+    def __init__(self, size, decoder_embed_dim=256, decoder_depth=4, decoder_num_heads=4,
+                 seq_len=2250, patch_size=75, mlp_ratio=4, norm_pix_loss=True):
+        super().__init__()
+        self.patch_size, self.num_patches = patch_size, seq_len // patch_size
+        self.norm_pix_loss = norm_pix_loss
+        self.encoder = st_mem_vit(size, seq_len=seq_len, patch_size=patch_size)
+        width = self.encoder.width
+        self.to_decoder_embedding = nn.Linear(width, decoder_embed_dim)
+        self.mask_embedding = nn.Parameter(torch.zeros(1, 1, decoder_embed_dim))
+        self.decoder_pos_embed = nn.Parameter(torch.zeros(1, self.num_patches + 2, decoder_embed_dim),
+                                              requires_grad=False)
+        self.decoder_blocks = nn.ModuleList([
+            TransformerBlock(decoder_embed_dim, decoder_embed_dim, decoder_embed_dim * mlp_ratio,
+                             decoder_num_heads, 64, True) for _ in range(decoder_depth)])
+        self.decoder_norm = nn.LayerNorm(decoder_embed_dim, eps=1e-6)
+        self.decoder_head = nn.Linear(decoder_embed_dim, patch_size)
+
+    def forward_encoder(self, x, ids_keep):
+        enc = self.encoder
+        b, num_leads, length = x.shape
+        x = enc.to_patch_embedding(x.reshape(b, num_leads, length // self.patch_size, self.patch_size))
+        b, _, n, d = x.shape
+        x = x + enc.pos_embedding[:, 1:n + 1, :].unsqueeze(1)
+        x = torch.gather(x, dim=2, index=ids_keep.unsqueeze(-1).repeat(1, 1, 1, d))
+        sep = enc.sep_embedding[None, None, None, :]
+        left = sep.expand(b, num_leads, -1, -1) + enc.pos_embedding[:, :1, :].unsqueeze(1)
+        right = sep.expand(b, num_leads, -1, -1) + enc.pos_embedding[:, -1:, :].unsqueeze(1)
+        x = torch.cat([left, x, right], dim=2)
+        lead = torch.stack([enc.lead_embeddings[i] for i in range(num_leads)]).unsqueeze(0)
+        x = x + lead.unsqueeze(2).expand(b, -1, x.shape[2], -1)
+        x = x.reshape(b, -1, d)
+        for i in range(enc.depth):
+            x = getattr(enc, f'block{i}')(x)
+        return enc.norm(x)
+
+    def forward_decoder(self, x, ids_restore, num_leads):
+        x = self.to_decoder_embedding(x)
+        b = x.shape[0]
+        x = x.reshape(b, num_leads, -1, x.shape[-1])
+        _, _, n_masked_with_sep, d = x.shape
+        n = ids_restore.shape[2]
+        mask_embeddings = self.mask_embedding.unsqueeze(1).repeat(b, num_leads, n + 2 - n_masked_with_sep, 1)
+        x_wo_sep = torch.cat([x[:, :, 1:-1, :], mask_embeddings], dim=2)
+        x_wo_sep = torch.gather(x_wo_sep, dim=2, index=ids_restore.unsqueeze(-1).repeat(1, 1, 1, d))
+        x_wo_sep = x_wo_sep + self.decoder_pos_embed[:, 1:n + 1, :].unsqueeze(1)
+        left = x[:, :, :1, :] + self.decoder_pos_embed[:, :1, :].unsqueeze(1)
+        right = x[:, :, -1:, :] + self.decoder_pos_embed[:, -1:, :].unsqueeze(1)
+        x = torch.cat([left, x_wo_sep, right], dim=2)
+        decoded = []
+        for i in range(num_leads):
+            x_lead = x[:, i, :, :]
+            for block in self.decoder_blocks:
+                x_lead = block(x_lead)
+            decoded.append(self.decoder_head(self.decoder_norm(x_lead))[:, 1:-1, :])
+        return torch.stack(decoded, dim=1)
+
+    def forward(self, series, ids_keep, ids_restore, mask):
+        b, num_leads, length = series.shape
+        pred = self.forward_decoder(self.forward_encoder(series, ids_keep), ids_restore, num_leads)
+        target = series.reshape(b, num_leads, length // self.patch_size, self.patch_size)
+        if self.norm_pix_loss:
+            mean = target.mean(dim=-1, keepdim=True)
+            var = target.var(dim=-1, keepdim=True)
+            target = (target - mean) / (var + 1.e-6) ** .5
+        loss = ((pred - target) ** 2).mean(dim=-1)
+        return (loss * mask).sum() / mask.sum(), pred

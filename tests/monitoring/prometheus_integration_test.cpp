@@ -1,11 +1,13 @@
 // A real Prometheus server (Debian package `prometheus`) scrapes two real ranks found through
-// file_sd: tests/monitoring/prometheus_harness.py does the work; the command under test is the
-// metric driver under `mpirun -np 2` (LATER: `ecgdist train` on synthetic data, same harness).
+// file_sd: tests/monitoring/prometheus_harness.py does the work; the command under test is a real
+// 2-rank `ecgdist train` on synthetic data (and the metric driver, which exercises the exporter
+// without LibTorch).
 // Also: the shipped alert rules pass `promtool check rules` and their `promtool test rules` unit
 // tests, and the Grafana dashboard is importable (DS_PROMETHEUS input + datasource variable) and
 // provisionable.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 
 #include "tests/test_util.h"
@@ -90,6 +92,29 @@ TEST(PrometheusIntegration, TwoRanksScrapedCountersGrowDashboardQueriesReturnDat
                        "--command '" + command + "'");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("[harness] PASS"), std::string::npos) << r.output;
+}
+
+TEST(PrometheusIntegration, TwoRankTrainingScrapedEveryDashboardQueryReturnsData) {
+  TempDir dir;
+  auto synth = run_ecgdist("synth --out " + dir / "ptbxl" + " --records 200 --sampling-rate 100 --seed 9");
+  ASSERT_EQ(synth.exit_code, 0) << synth.output;
+  auto prep = run_ecgdist("preprocess --ptbxl " + dir / "ptbxl" + " --out " + dir / "d.h5" +
+                          " --sampling-rate 100 --threads 2");
+  ASSERT_EQ(prep.exit_code, 0) << prep.output;
+  // Long enough to be scraped for a while (two stages, validation in between), short for CI.
+  const std::string command =
+      "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+      "mpirun -np 2 --oversubscribe --bind-to none " +
+      std::string(ECGDIST_BIN) + " train --data " + dir / "d.h5" +
+      " --model tiny --recipe post-train --lp-epochs 1 --epochs 2 --batch-size 16 --threads 1"
+      " --bootstrap 20 --eval-crops 1 --out " + dir / "run" +
+      " --metrics-port {port} --metrics-port-auto --metrics-bind 127.0.0.1"
+      " --metrics-sd-dir {sd_dir} --progress lines --progress-interval 5";
+  auto r = run_command(std::string(ECG_PYTHON) + " " + harness() + " --ranks 2 --timeout 60 " +
+                       "--command '" + command + "'");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("[harness] PASS"), std::string::npos) << r.output;
+  EXPECT_TRUE(std::ifstream(dir / "run/results.json").good()) << r.output;
 }
 
 }  // namespace

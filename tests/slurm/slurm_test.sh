@@ -154,6 +154,7 @@ if [ "${METRICS_PORT:-}" = 0 ]; then
 else
   [ "$seen_sd" -eq 1 ] || { show_job_log "$log_a"; fail "file_sd target files never appeared in $sd_dir"; }
   [ "$scraped" -eq 1 ] || { show_job_log "$log_a"; fail "the target in the file_sd file served no ecgdist_ metrics"; }
+  echo "slurm_test: file_sd target files appeared and their targets served ecgdist_ metrics"
 fi
 left=$(sd_files_of "$job_a")
 [ "$left" -eq 0 ] || fail "$left file_sd target files of job $job_a left behind in $sd_dir"

@@ -1,0 +1,26 @@
+#include "launcher/engine_cli.h"
+
+namespace ecg::launcher {
+
+void add_engine_options(CLI::App& sub, trainer::EngineOptions& o) {
+  sub.add_option("--out", o.out, "run directory (results, history, checkpoints)")->required();
+  sub.add_option("--resume", o.resume, "'auto' = newest checkpoint in --out, or a checkpoint path");
+  sub.add_option("--threads", o.threads, "intra-op threads per rank (0 = cores / ranks per node)");
+  sub.add_option("--backend", o.backend, "gradient all-reduce: auto|mpi|nccl")
+      ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
+  sub.add_option("--bucket-mb", o.bucket_mb, "gradient bucket size in MB");
+  sub.add_option("--timeout", o.timeout, "seconds before a collective/data wait/eval/ckpt is fatal");
+  sub.add_option("--prefetch", o.prefetch_depth, "batches prefetched per rank");
+  sub.add_option("--checkpoint-every", o.checkpoint_every_steps,
+                 "also checkpoint every N steps (0 = epoch ends)");
+  sub.add_option("--checksum-every", o.checksum_every_steps,
+                 "cross-rank parameter checksum every N steps");
+  sub.add_option("--stop-signal", o.stop_signal, "signal that checkpoints and exits: USR1|USR2|TERM|INT")
+      ->check(CLI::IsMember({"USR1", "USR2", "TERM", "INT"}));
+  sub.add_flag("--skip-nonfinite", o.skip_nonfinite,
+               "skip (and count) steps with NaN/Inf loss instead of stopping");
+  sub.add_option("--max-steps", o.max_steps, "stop like a preemption after N steps (testing aid; 0 = off)");
+  sub.add_flag("--quiet", o.quiet, "no progress output");
+}
+
+}  // namespace ecg::launcher
