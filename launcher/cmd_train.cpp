@@ -37,6 +37,8 @@ void add_train_options(CLI::App& sub, trainer::TrainOptions& o) {
   sub.add_option("--dropout", o.dropout, "dropout in the encoder");
   sub.add_option("--batch-size", o.batch_size, "GLOBAL batch size (split across ranks)");
   sub.add_option("--eval-crops", o.eval_crops, "equally spaced windows averaged at evaluation");
+  sub.add_option("--crop-length", o.crop_length,
+                 "window in samples for training (random) and evaluation (multiple of 75, <= 2250)");
   sub.add_option("--bootstrap", o.bootstrap, "bootstrap resamples for test CIs");
   sub.add_option("--seed", o.seed, "seed of permutations, crops, drop-path and head init");
 }

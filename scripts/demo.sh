@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: the paper's story end to end on 2 cores, ~15 minutes.
+# The main job on the embedded default: the paper's story end to end on 2 cores, ~10 minutes.
 #   1. synth: a larger "unlabelled" synthetic PTB-XL (pretraining) and a smaller labelled one
 #   2. preprocess both (100 -> 250 Hz, band-pass, z-score) into HDF5
 #   3. mpirun -np 2 ecgdist pretrain      ST-MEM masked pretraining of a tiny encoder
@@ -28,7 +28,7 @@ $BIN inspect "$OUT/ptbxl.h5"
 # 3. Foundation model: held-out fold 10 reports the reconstruction loss after each epoch.
 rm -rf "$OUT/pretrain"
 "${MPIRUN[@]}" $BIN pretrain --data "$OUT/unlabelled.h5" --model tiny --val-folds 10 \
-  --epochs "${PRETRAIN_EPOCHS:-8}" --lr 1e-3 --batch-size 64 --threads 1 \
+  --epochs "${PRETRAIN_EPOCHS:-10}" --lr 1e-3 --batch-size 16 --threads 1 \
   --out "$OUT/pretrain" --progress lines --progress-interval 30
 
 # 4. The two recipes from the same encoder, same data, same seed and budget.

@@ -21,7 +21,7 @@
 #include "trainer/run_outputs.h"
 #include "trainer/runtime.h"
 #include "trainer/schedule.h"
-#include "trainer/step_agreement.h"
+#include "trainer/step_loop.h"
 #include "trainer/stop_signal.h"
 #include "trainer/task_data.h"
 #include "trainer/train_state.h"
@@ -90,6 +90,7 @@ class Pretrainer {
   nlohmann::json base_meta() const;
   void save_training_checkpoint();
   void finish();
+  StepLoop step_loop() { return StepLoop{comm_, o_, watchdog_.get(), *monitor_, state_, o_.batch_size}; }
 
   comm::Communicator& comm_;
   PretrainOptions o_;
@@ -221,42 +222,11 @@ void Pretrainer::train_step(sharding::Batch& batch, int64_t steps_per_epoch) {
   loss.backward();
   times.backward = seconds_since(t1);
 
-  auto t2 = Clock::now();
-  uint64_t bytes = 0;
-  if (buckets_) {
-    comm::WatchdogScope guard(watchdog_.get(), "gradient all-reduce", state_.global_step, o_.timeout);
-    const uint64_t before = buckets_->stats().bytes;
-    buckets_->finish();
-    bytes = buckets_->stats().bytes - before;
-  }
-  const bool local_stop = stop_requested() || (o_.max_steps > 0 && state_.global_step + 1 >= o_.max_steps);
-  const StepAgreement agreed = agree_on_step(comm_, loss.item<double>(), local_stop);
-  times.allreduce_wait = seconds_since(t2);
-
-  auto t3 = Clock::now();
-  if (!agreed.nonfinite_ranks.empty()) {
-    ECG_CHECK(o_.skip_nonfinite, "non-finite pretraining loss at step {} (epoch {}) on rank(s) {}",
-              state_.global_step, state_.epoch + 1, fmt::join(agreed.nonfinite_ranks, ","));
-    ++state_.skipped_nonfinite;
-    log::warn("skipping step {}: non-finite loss on rank(s) {}", state_.global_step,
-              fmt::join(agreed.nonfinite_ranks, ","));
-  } else {
-    optimizer_->step();
-    state_.epoch_loss_sum += agreed.mean_loss;
-    ++state_.epoch_loss_steps;
-  }
-  times.optimizer = seconds_since(t3);
-  ++state_.step;
-  ++state_.global_step;
-  state_.samples_seen += o_.batch_size;
-  state_.step_seconds += times.total();
-  monitor_->on_step(times, static_cast<uint64_t>(batch.size), agreed.mean_loss, lr, bytes);
-  if (agreed.stop) request_stop();
+  StepLoop loop = step_loop();
+  complete_step(loop, buckets_.get(), *optimizer_, loss, times, batch.size, lr, "pretraining");
 }
 
 bool Pretrainer::run_epoch() {
-  const auto epoch_start = Clock::now();
-  const double carried_seconds = state_.epoch_seconds;
   sampler_->set_epoch(state_.epoch);
   const int64_t steps = sampler_->steps_per_epoch();
   sharding::PrefetchConfig config;
@@ -266,29 +236,10 @@ bool Pretrainer::run_epoch() {
   sharding::Prefetcher prefetcher(o_.data, sampler_->batches_from(state_.step), sharding::LabelMatrix{},
                                   config);
   monitor_->set_epoch(0, state_.epoch, o_.epochs, steps - state_.step);
-  while (!prefetcher.done()) {
-    sharding::Batch batch;
-    {
-      comm::WatchdogScope guard(watchdog_.get(), "data wait", state_.global_step, o_.timeout);
-      batch = prefetcher.next();
-    }
-    train_step(batch, steps);
-    prefetcher.recycle(std::move(batch));
-    if (o_.checksum_every_steps > 0 && state_.global_step % o_.checksum_every_steps == 0) {
-      check_parameters_consistent(comm_, *model_, fmt::format("step {}", state_.global_step));
-    }
-    if (stop_requested()) {
-      state_.epoch_seconds = carried_seconds + seconds_since(epoch_start);
-      return false;
-    }
-    if (o_.checkpoint_every_steps > 0 && state_.global_step % o_.checkpoint_every_steps == 0 &&
-        state_.step < steps) {
-      state_.epoch_seconds = carried_seconds + seconds_since(epoch_start);
-      save_training_checkpoint();
-    }
-  }
-  state_.epoch_seconds = carried_seconds + seconds_since(epoch_start);
-  return true;
+  StepLoop loop = step_loop();
+  return run_batches(
+      loop, prefetcher, *model_, steps, [&](sharding::Batch& batch) { train_step(batch, steps); },
+      [this] { save_training_checkpoint(); });
 }
 
 double Pretrainer::validation_loss() {

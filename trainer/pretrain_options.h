@@ -22,7 +22,7 @@ struct PretrainOptions : EngineOptions {
   double lr = 5e-4;             // peak (absolute); AdamW betas 0.9 / 0.95 as MAE / ST-MEM
   double min_lr = 1e-6;
   double warmup_fraction = 0.05;
-  double weight_decay = 0.05;
+  double weight_decay = 0.01;    // ST-MEM's pretraining config
   int batch_size = 64;          // global
   int crop_length = 2250;       // random 9 s window at 250 Hz
   uint64_t seed = 0;

@@ -49,6 +49,8 @@ void validate(const TrainOptions& o) {
   ECG_CHECK(o.lr > 0 && o.lp_lr > 0, "--lr and --lp-lr must be positive");
   ECG_CHECK(o.layer_decay > 0 && o.layer_decay <= 1, "--layer-decay must be in (0, 1] (got {})",
             o.layer_decay);
+  ECG_CHECK(o.crop_length > 0 && o.crop_length % 75 == 0 && o.crop_length <= 2250,
+            "--crop-length must be a multiple of the 75-sample patch up to 2250 (got {})", o.crop_length);
   ECG_CHECK(o.eval_crops >= 1, "--eval-crops must be >= 1 (got {})", o.eval_crops);
   ECG_CHECK(o.bootstrap >= 0, "--bootstrap must be >= 0");
   ECG_CHECK(o.warmup_fraction >= 0 && o.warmup_fraction < 1, "--warmup-fraction must be in [0, 1)");

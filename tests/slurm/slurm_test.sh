@@ -9,6 +9,7 @@
 #   4. submits it again with the same settings, preempts it (`scancel --signal=USR1 --batch`)
 #      while it trains, and asserts it checkpointed, was requeued (Restarts=1), resumed from the
 #      checkpoint and finished with the same results.json metrics as the uninterrupted run;
+#   4b. runs `ecgdist pretrain` through the same template (COMMAND=pretrain);
 #   5. runs a 2-cell slurm/ecgdist-sweep.sbatch array job and slurm/collect_sweep.py on it.
 # Daemons are stopped by PID on every exit path (trap EXIT). Prints per-phase timings.
 #
@@ -240,6 +241,19 @@ if diffs:
 print(f"slurm_test: {compared} metric values of the preempted run equal the uninterrupted run's")
 EOF
 echo "slurm_test: preempted job $job_b checkpointed, requeued (Restarts=$restarts), resumed, same metrics"
+
+# --- 4b. pretraining through the same template (COMMAND=pretrain): the encoder lands in RUN_DIR.
+job_p=$(COMMAND=pretrain EXTRA_ARGS="--model tiny --epochs 2 --batch-size 16 --crop-length 1200 \
+--progress-interval 1 --metrics-bind 127.0.0.1" submit pretrain)
+state=$(wait_job_state "$job_p" 180 COMPLETED FAILED CANCELLED TIMEOUT NODE_FAIL) ||
+  { show_job_log "$RUN_ROOT/pretrain-$job_p.out"; fail "pretraining job $job_p stuck in state '$state'"; }
+[ "$state" = COMPLETED ] || { show_job_log "$RUN_ROOT/pretrain-$job_p.out"; fail "pretraining job $job_p ended $state"; }
+[ -s "$RUN_ROOT/pretrain-$job_p/encoder.ckpt" ] || fail "pretraining job $job_p wrote no encoder.ckpt"
+python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r["kind"] == "pretraining" and r["world_size"] == 2, r' \
+  "$RUN_ROOT/pretrain-$job_p/results.json" || fail "pretraining job $job_p: bad results.json"
+[ "$(sd_files_of "$job_p")" -eq 0 ] || fail "file_sd target files of pretraining job $job_p left behind"
+timing "pretraining job"
+echo "slurm_test: pretraining job $job_p COMPLETED with 2 ranks, encoder written"
 
 # --- 5. a 2-cell sweep (post-train and its w/o-SD ablation), 1 rank each so both cells run side
 # by side on the 2 CPUs, through the real sweep script, then the collector.
