@@ -92,19 +92,24 @@ std::string resolve_resume_path(const EngineOptions& options) {
   return options.resume;
 }
 
-void check_resume_compatible(const nlohmann::json& meta, const TrainOptions& options,
-                             const TaskData& data, const std::string& path) {
-  ECG_CHECK(meta.value("kind", "") == "training", "--resume {}: not a training checkpoint", path);
-  const nlohmann::json saved = meta.at("options");
-  const nlohmann::json now = options;
-  // Settings that change the trajectory; world size, threads, timeouts and paths may change.
-  for (const char* key : {"task", "recipe", "model", "seed", "batch_size", "lr", "lp_lr", "epochs",
-                          "lp_epochs", "drop_path", "train_fraction", "leads", "weight_decay",
-                          "layer_decay", "warmup_fraction", "min_lr", "crop_length", "patience"}) {
+void check_same_settings(const nlohmann::json& saved, const nlohmann::json& now,
+                         std::initializer_list<const char*> keys, const std::string& path) {
+  for (const char* key : keys) {
     ECG_CHECK(saved.value(key, nlohmann::json()) == now.value(key, nlohmann::json()),
               "--resume {}: checkpoint has {} = {} but this run has {}", path, key,
               saved.value(key, nlohmann::json()).dump(), now.value(key, nlohmann::json()).dump());
   }
+}
+
+void check_resume_compatible(const nlohmann::json& meta, const TrainOptions& options,
+                             const TaskData& data, const std::string& path) {
+  ECG_CHECK(meta.value("kind", "") == "training", "--resume {}: not a training checkpoint", path);
+  // Settings that change the trajectory; world size, threads, timeouts and paths may change.
+  check_same_settings(meta.at("options"), nlohmann::json(options),
+                      {"task", "recipe", "model", "seed", "batch_size", "lr", "lp_lr", "epochs", "lp_epochs",
+                       "drop_path", "train_fraction", "leads", "weight_decay", "layer_decay", "warmup_fraction",
+                       "min_lr", "crop_length", "patience"},
+                      path);
   ECG_CHECK(meta.at("classes").get<std::vector<std::string>>() == data.classes,
             "--resume {}: checkpoint classes differ from the data's classes for task {}", path, data.task);
   check_manifest_matches(meta.at("preprocessing"), data.manifest, path, data.path);

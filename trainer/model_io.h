@@ -3,6 +3,7 @@
 // checkpoint trained on data prepared differently.
 #pragma once
 
+#include <initializer_list>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -39,6 +40,11 @@ void check_manifest_matches(const nlohmann::json& checkpoint_manifest, const nlo
 
 // "" (fresh start), or the checkpoint --resume selects ("auto": newest in --out, if any).
 std::string resolve_resume_path(const EngineOptions& options);
+
+// A resumed run must be the same run: each of `keys` must be equal in the checkpoint's options
+// and this run's (the error names the key, both values and the checkpoint).
+void check_same_settings(const nlohmann::json& saved, const nlohmann::json& now,
+                         std::initializer_list<const char*> keys, const std::string& path);
 
 // A resumed run must be the same run: task, recipe, model, seed, batch and schedule settings.
 void check_resume_compatible(const nlohmann::json& meta, const TrainOptions& options,

@@ -114,11 +114,7 @@ class Pretrainer {
 
 void Pretrainer::prepare() {
   validate(o_);
-  install_stop_signal(o_.stop_signal);
-  configure_threads(o_.threads, comm_.local_size());
-  if (comm_.rank() == 0) fs::create_directories(o_.out);
-  comm_.barrier("create run directory");
-  watchdog_ = std::make_unique<comm::Watchdog>(comm_.rank(), [this](int code) { comm_.abort(code); });
+  watchdog_ = start_engine(comm_, o_);
 
   data_ = load_unlabelled_data(o_.data);  // no label is read
   ECG_CHECK(o_.crop_length <= data_.num_samples, "{}: records have {} samples, fewer than the crop of {}",
@@ -183,14 +179,10 @@ void Pretrainer::resume() {
   LoadedCheckpoint ck = load_checkpoint(resume_from_, optimizer_.get());
   const auto& meta = ck.meta;
   ECG_CHECK(meta.value("kind", "") == "pretraining", "--resume {}: not a pretraining checkpoint", resume_from_);
-  const nlohmann::json saved = meta.at("options");
-  const nlohmann::json now = o_;
-  for (const char* key : {"model", "seed", "batch_size", "lr", "min_lr", "epochs", "mask_ratio", "norm_pix_loss",
-                          "folds", "val_folds", "crop_length", "weight_decay", "warmup_fraction"}) {
-    ECG_CHECK(saved.value(key, nlohmann::json()) == now.value(key, nlohmann::json()),
-              "--resume {}: checkpoint has {} = {} but this run has {}", resume_from_, key,
-              saved.value(key, nlohmann::json()).dump(), now.value(key, nlohmann::json()).dump());
-  }
+  check_same_settings(meta.at("options"), nlohmann::json(o_),
+                      {"model", "seed", "batch_size", "lr", "min_lr", "epochs", "mask_ratio", "norm_pix_loss",
+                       "folds", "val_folds", "crop_length", "weight_decay", "warmup_fraction"},
+                      resume_from_);
   check_manifest_matches(meta.at("preprocessing"), data_.manifest, resume_from_, data_.path);
   state_ = meta.at("state").get<TrainState>();
   for (const auto& row : meta.at("history")) history_.push_back(epoch_from_json(row));
@@ -282,20 +274,13 @@ nlohmann::json Pretrainer::base_meta() const {
 }
 
 void Pretrainer::save_training_checkpoint() {
-  if (comm_.rank() == 0) {
-    comm::WatchdogScope guard(watchdog_.get(), "checkpoint write", state_.global_step, o_.timeout);
-    nlohmann::json meta = base_meta();
-    meta["kind"] = "pretraining";
-    meta["state"] = state_;
-    meta["world_size"] = comm_.size();
-    meta["initial_val_loss"] = initial_val_loss_;
-    meta["history"] = nlohmann::json::array();
-    for (const auto& row : history_) meta["history"].push_back(epoch_json(row));
-    save_checkpoint(step_checkpoint_path(o_.out, state_.global_step), meta, snapshot_state(*model_),
-                    optimizer_.get());
-    prune_checkpoints(o_.out, 2);
-  }
-  comm_.barrier("checkpoint written");
+  nlohmann::json meta = base_meta();
+  meta["kind"] = "pretraining";
+  meta["initial_val_loss"] = initial_val_loss_;
+  meta["history"] = nlohmann::json::array();
+  for (const auto& row : history_) meta["history"].push_back(epoch_json(row));
+  StepLoop loop = step_loop();
+  write_step_checkpoint(loop, meta, *model_, *optimizer_);
 }
 
 void Pretrainer::finish() {

@@ -114,11 +114,7 @@ class Trainer {
 void Trainer::prepare() {
   resolve_defaults(o_);
   validate(o_);
-  install_stop_signal(o_.stop_signal);
-  configure_threads(o_.threads, comm_.local_size());
-  if (comm_.rank() == 0) fs::create_directories(o_.out);
-  comm_.barrier("create run directory");
-  watchdog_ = std::make_unique<comm::Watchdog>(comm_.rank(), [this](int code) { comm_.abort(code); });
+  watchdog_ = start_engine(comm_, o_);
 
   data_ = load_task_data(o_);
   ECG_CHECK(o_.crop_length <= data_.num_samples, "{}: records have {} samples, fewer than the crop of {}",
@@ -309,17 +305,10 @@ nlohmann::json Trainer::base_meta() const {
 }
 
 void Trainer::save_training_checkpoint() {
-  if (comm_.rank() == 0) {
-    comm::WatchdogScope guard(watchdog_.get(), "checkpoint write", state_.global_step, o_.timeout);
-    nlohmann::json meta = base_meta();
-    meta["kind"] = "training";
-    meta["state"] = state_;
-    meta["world_size"] = comm_.size();
-    save_checkpoint(step_checkpoint_path(o_.out, state_.global_step), meta, snapshot_state(*model_),
-                    optimizer_.get());
-    prune_checkpoints(o_.out, 2);
-  }
-  comm_.barrier("checkpoint written");
+  nlohmann::json meta = base_meta();
+  meta["kind"] = "training";
+  StepLoop loop = step_loop();
+  write_step_checkpoint(loop, meta, *model_, *optimizer_);
 }
 
 void Trainer::save_best_checkpoint(const StagePlan& plan) {

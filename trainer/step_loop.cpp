@@ -1,10 +1,14 @@
 #include "trainer/step_loop.h"
 
 #include <chrono>
+#include <filesystem>
 
 #include "comm/watchdog.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "trainer/checkpoint.h"
+#include "trainer/model_io.h"
+#include "trainer/runtime.h"
 #include "trainer/step_agreement.h"
 #include "trainer/stop_signal.h"
 
@@ -86,6 +90,28 @@ bool run_batches(StepLoop& loop, sharding::Prefetcher& prefetcher, const torch::
   }
   state.epoch_seconds = elapsed();
   return true;
+}
+
+std::unique_ptr<comm::Watchdog> start_engine(comm::Communicator& comm, const EngineOptions& options) {
+  install_stop_signal(options.stop_signal);
+  configure_threads(options.threads, comm.local_size());
+  if (comm.rank() == 0) std::filesystem::create_directories(options.out);
+  comm.barrier("create run directory");
+  return std::make_unique<comm::Watchdog>(comm.rank(), [&comm](int code) { comm.abort(code); });
+}
+
+void write_step_checkpoint(StepLoop& loop, const nlohmann::json& meta, torch::nn::Module& model,
+                           torch::optim::Optimizer& optimizer) {
+  if (loop.comm.rank() == 0) {
+    comm::WatchdogScope guard(loop.watchdog, "checkpoint write", loop.state.global_step, loop.options.timeout);
+    nlohmann::json full = meta;
+    full["state"] = loop.state;
+    full["world_size"] = loop.comm.size();
+    save_checkpoint(step_checkpoint_path(loop.options.out, loop.state.global_step), full, snapshot_state(model),
+                    &optimizer);
+    prune_checkpoints(loop.options.out, 2);
+  }
+  loop.comm.barrier("checkpoint written");
 }
 
 }  // namespace ecg::trainer

@@ -8,6 +8,8 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "comm/communicator.h"
@@ -50,5 +52,14 @@ void complete_step(StepLoop& loop, GradBuckets* buckets, torch::optim::Optimizer
 bool run_batches(StepLoop& loop, sharding::Prefetcher& prefetcher, const torch::nn::Module& model,
                  int64_t steps_per_epoch, const std::function<void(sharding::Batch&)>& step,
                  const std::function<void()>& checkpoint);
+
+// The start every run shares: the stop-signal handler, threads per rank, RUN_DIR (made by rank 0,
+// then a barrier) and the watchdog that aborts the job when a phase overruns --timeout.
+std::unique_ptr<comm::Watchdog> start_engine(comm::Communicator& comm, const EngineOptions& options);
+
+// Rank 0 writes RUN_DIR/checkpoints/step-<global step>.ckpt atomically (meta + model state +
+// optimizer state) and keeps the newest two; every rank waits for it.
+void write_step_checkpoint(StepLoop& loop, const nlohmann::json& meta, torch::nn::Module& model,
+                           torch::optim::Optimizer& optimizer);
 
 }  // namespace ecg::trainer

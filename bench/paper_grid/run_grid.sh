@@ -39,9 +39,10 @@ fi
 VARIANTS="fine-tune post-train wo-lp wo-sd"
 FRACTIONS=${FRACTIONS:-0.1 0.3 1.0}
 SEEDS=${SEEDS:-0 1 2}
-export BIN OUT ENCODER
+LP_EPOCHS=${LP_EPOCHS:-2}
+export BIN OUT ENCODER LP_EPOCHS
 export COMMON="--data $OUT/labelled.h5 --task superdiagnostic --model tiny --init $ENCODER \
- --crop-length ${CROP:-1125} --lp-epochs ${LP_EPOCHS:-2} --lp-lr 1e-3 --epochs ${EPOCHS:-6} \
+ --crop-length ${CROP:-1125} --lp-lr 1e-3 --epochs ${EPOCHS:-6} \
  --patience 3 --lr 3e-4 --batch-size ${BATCH:-32} --threads 1 --eval-crops 2 --bootstrap 200 \
  --progress off --quiet"
 
@@ -52,9 +53,9 @@ run_cell() {
   local flags
   case $variant in
     fine-tune) flags="--recipe fine-tune" ;;
-    post-train) flags="--recipe post-train" ;;
+    post-train) flags="--recipe post-train --lp-epochs $LP_EPOCHS" ;;
     wo-lp) flags="--recipe post-train --lp-epochs 0" ;;
-    wo-sd) flags="--recipe post-train --drop-path 0" ;;
+    wo-sd) flags="--recipe post-train --lp-epochs $LP_EPOCHS --drop-path 0" ;;
   esac
   mkdir -p "$(dirname "$dir")"
   # shellcheck disable=SC2086
