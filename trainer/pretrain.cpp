@@ -168,10 +168,7 @@ void Pretrainer::build() {
   sampler_ = std::make_unique<sharding::EpochSampler>(train_records_, o_.seed, o_.batch_size, comm_.size(),
                                                       comm_.rank());
   const int64_t total = std::max<int64_t>(2, sampler_->steps_per_epoch() * o_.epochs);
-  schedule_.base_lr = o_.lr;
-  schedule_.min_lr = std::min(o_.min_lr, o_.lr);
-  schedule_.total_steps = total;
-  schedule_.warmup_steps = std::min<int64_t>(total - 1, static_cast<int64_t>(o_.warmup_fraction * total));
+  schedule_ = warmup_cosine(o_.lr, o_.min_lr, total, o_.warmup_fraction);
   monitor_->set_stage(0);
 }
 
@@ -245,7 +242,7 @@ void Pretrainer::end_epoch() {
   auto t0 = Clock::now();
   PretrainEpoch row;
   row.epoch = state_.epoch + 1;
-  row.train_loss = state_.epoch_loss_steps > 0 ? state_.epoch_loss_sum / state_.epoch_loss_steps : NAN;
+  row.train_loss = state_.epoch_mean_loss();
   row.val_loss = validation_loss();
   row.lr = schedule_.lr(std::min(state_.global_step, schedule_.total_steps));
   row.seconds = state_.epoch_seconds + seconds_since(t0);
@@ -255,11 +252,7 @@ void Pretrainer::end_epoch() {
             row.train_loss, row.val_loss >= 0 ? fmt::format("  held-out {:.4f}", row.val_loss) : "",
             row.seconds);
   monitor_->end_epoch();
-  ++state_.epoch;
-  state_.step = 0;
-  state_.epoch_loss_sum = 0;
-  state_.epoch_loss_steps = 0;
-  state_.epoch_seconds = 0;
+  state_.next_epoch();
 }
 
 nlohmann::json Pretrainer::base_meta() const {

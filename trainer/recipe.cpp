@@ -170,10 +170,7 @@ void Trainer::start_stage(const StagePlan& plan) {
   sampler_ = std::make_unique<sharding::EpochSampler>(data_.train, o_.seed, o_.batch_size, comm_.size(),
                                                       comm_.rank());
   const int64_t total = std::max<int64_t>(1, sampler_->steps_per_epoch() * std::max(1, plan.epochs));
-  schedule_.base_lr = plan.lr;
-  schedule_.min_lr = std::min(o_.min_lr, plan.lr);
-  schedule_.total_steps = total;
-  schedule_.warmup_steps = std::min<int64_t>(total - 1, static_cast<int64_t>(o_.warmup_fraction * total));
+  schedule_ = warmup_cosine(plan.lr, o_.min_lr, total, o_.warmup_fraction);
   monitor_->set_stage(plan.stage);
 }
 
@@ -258,7 +255,7 @@ void Trainer::end_epoch(const StagePlan& plan) {
   HistoryRow row;
   row.epoch = state_.epoch + 1;
   row.stage = plan.stage;
-  row.train_loss = state_.epoch_loss_steps > 0 ? state_.epoch_loss_sum / state_.epoch_loss_steps : NAN;
+  row.train_loss = state_.epoch_mean_loss();
   row.val_macro_auroc = report.macro_auroc;
   row.val_macro_auprc = report.macro_auprc;
   row.lr = optimizer_->param_groups().empty()
@@ -287,11 +284,7 @@ void Trainer::end_epoch(const StagePlan& plan) {
     state_.stopped_early = stopper.should_stop();
   }
   monitor_->end_epoch();
-  ++state_.epoch;
-  state_.step = 0;
-  state_.epoch_loss_sum = 0;
-  state_.epoch_loss_steps = 0;
-  state_.epoch_seconds = 0;
+  state_.next_epoch();
 }
 
 nlohmann::json Trainer::base_meta() const {

@@ -1,5 +1,6 @@
 #include "trainer/schedule.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.h"
@@ -37,6 +38,17 @@ double layer_lr_scale(int layer, int depth, double decay) {
             depth + 1);
   ECG_CHECK(decay > 0 && decay <= 1, "layer lr decay: decay must be in (0, 1], got {}", decay);
   return std::pow(decay, depth + 1 - layer);
+}
+
+WarmupCosineSchedule warmup_cosine(double base_lr, double min_lr, std::int64_t total_steps,
+                                   double warmup_fraction) {
+  WarmupCosineSchedule s;
+  s.base_lr = base_lr;
+  s.min_lr = std::min(min_lr, base_lr);
+  s.total_steps = std::max<std::int64_t>(1, total_steps);
+  s.warmup_steps = std::min<std::int64_t>(s.total_steps - 1,
+                                          static_cast<std::int64_t>(warmup_fraction * static_cast<double>(s.total_steps)));
+  return s;
 }
 
 }  // namespace ecg::trainer

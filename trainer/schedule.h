@@ -29,6 +29,12 @@ struct WarmupCosineSchedule {
   double lr(std::int64_t step) const;
 };
 
+// The schedule of one stage (or of a whole pretraining run): `total_steps` optimiser steps (at
+// least 1), the first floor(warmup_fraction * total) of them (at most total - 1) warming up,
+// min_lr capped at base_lr.
+WarmupCosineSchedule warmup_cosine(double base_lr, double min_lr, std::int64_t total_steps,
+                                   double warmup_fraction);
+
 // Layer-wise lr decay (BEiT / MAE): the lr of a parameter at layer `layer` of a ViT of `depth`
 // blocks is scaled by decay^(depth + 1 - layer). Layers: 0 = embeddings (patch/position/lead/
 // separator embeddings, cls token), i + 1 = transformer block i, depth + 1 = final norm and head

@@ -1,6 +1,7 @@
 #include "trainer/train_state.h"
 
 #include <cmath>
+#include <limits>
 
 namespace ecg::trainer {
 
@@ -24,6 +25,19 @@ void from_json(const nlohmann::json& j, TrainState& s) {
 #undef X
   s.best_score = j.at("best_score").is_null() ? -std::numeric_limits<double>::infinity()
                                               : j.at("best_score").get<double>();
+}
+
+double TrainState::epoch_mean_loss() const {
+  return epoch_loss_steps > 0 ? epoch_loss_sum / static_cast<double>(epoch_loss_steps)
+                              : std::numeric_limits<double>::quiet_NaN();
+}
+
+void TrainState::next_epoch() {
+  ++epoch;
+  step = 0;
+  epoch_loss_sum = 0;
+  epoch_loss_steps = 0;
+  epoch_seconds = 0;
 }
 
 }  // namespace ecg::trainer

@@ -33,6 +33,11 @@ struct TrainState {
   int64_t samples_seen = 0;
   double train_seconds = 0;  // epochs' wall time incl. validation
   double step_seconds = 0;   // optimiser steps only (data wait .. optimizer): throughput basis
+
+  // Mean loss of the current epoch's optimiser steps (NaN before the first).
+  double epoch_mean_loss() const;
+  // Closes the current epoch: the next one starts at step 0 with fresh epoch statistics.
+  void next_epoch();
 };
 
 void to_json(nlohmann::json& j, const TrainState& s);
