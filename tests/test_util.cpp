@@ -41,6 +41,28 @@ CommandResult run_ecgdist(const std::string& args) {
   return run_command(std::string(ECGDIST_BIN) + " " + args);
 }
 
+std::string make_synthetic_h5(const TempDir& dir, const std::string& name, int records, int seed,
+                              std::string* why) {
+  auto synth = run_ecgdist("synth --out " + dir / name + " --records " + std::to_string(records) +
+                           " --sampling-rate 100 --seed " + std::to_string(seed));
+  if (synth.exit_code != 0) {
+    *why = synth.output;
+    return "";
+  }
+  const std::string h5 = dir / (name + ".h5");
+  auto prep = run_ecgdist("preprocess --ptbxl " + dir / name + " --out " + h5 + " --sampling-rate 100 --threads 2");
+  if (prep.exit_code != 0) {
+    *why = prep.output;
+    return "";
+  }
+  return h5;
+}
+
+std::string mpirun_np2() {
+  return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np 2 --oversubscribe "
+         "--bind-to none ";
+}
+
 CommandResult run_python(const std::string& code) {
   // Pass the code through a temp file: quoting arbitrary Python through a shell is fragile.
   TempDir dir;

@@ -31,6 +31,14 @@ CommandResult run_command(const std::string& command_line);
 // Runs `ecgdist <args>` (the binary built with the tests).
 CommandResult run_ecgdist(const std::string& args);
 
+// `ecgdist synth` (100 Hz, `records`, `seed`) into dir/<name> and `ecgdist preprocess` into
+// dir/<name>.h5; returns the HDF5 path, or "" with the failing command's output in `*why`.
+std::string make_synthetic_h5(const TempDir& dir, const std::string& name, int records, int seed,
+                              std::string* why);
+
+// "mpirun -np 2 --oversubscribe --bind-to none " with Open MPI's run-as-root variables set.
+std::string mpirun_np2();
+
 // Runs `/usr/bin/python3 -c <code>` or a script with args.
 CommandResult run_python(const std::string& code);
 

@@ -96,16 +96,14 @@ TEST(PrometheusIntegration, TwoRanksScrapedCountersGrowDashboardQueriesReturnDat
 
 TEST(PrometheusIntegration, TwoRankTrainingScrapedEveryDashboardQueryReturnsData) {
   TempDir dir;
-  auto synth = run_ecgdist("synth --out " + dir / "ptbxl" + " --records 200 --sampling-rate 100 --seed 9");
-  ASSERT_EQ(synth.exit_code, 0) << synth.output;
-  auto prep = run_ecgdist("preprocess --ptbxl " + dir / "ptbxl" + " --out " + dir / "d.h5" +
-                          " --sampling-rate 100 --threads 2");
-  ASSERT_EQ(prep.exit_code, 0) << prep.output;
+  std::string why;
+  const std::string data = make_synthetic_h5(dir, "ptbxl", 200, 9, &why);
+  ASSERT_FALSE(data.empty()) << why;
   // Long enough to be scraped for a while (two stages, validation in between), short for CI.
   const std::string command =
       "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
       "mpirun -np 2 --oversubscribe --bind-to none " +
-      std::string(ECGDIST_BIN) + " train --data " + dir / "d.h5" +
+      std::string(ECGDIST_BIN) + " train --data " + data +
       " --model tiny --recipe post-train --lp-epochs 1 --epochs 2 --batch-size 16 --threads 1"
       " --bootstrap 20 --eval-crops 1 --out " + dir / "run" +
       " --metrics-port {port} --metrics-port-auto --metrics-bind 127.0.0.1"

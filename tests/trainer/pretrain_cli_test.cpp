@@ -20,11 +20,8 @@ class PretrainCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new ecg::testing::TempDir();
-    auto synth = run_ecgdist("synth --out " + (*dir_ / "ptbxl") + " --records 160 --sampling-rate 100 --seed 5");
-    ASSERT_EQ(synth.exit_code, 0) << synth.output;
-    auto prep = run_ecgdist("preprocess --ptbxl " + (*dir_ / "ptbxl") + " --out " + data() +
-                            " --sampling-rate 100 --threads 2");
-    ASSERT_EQ(prep.exit_code, 0) << prep.output;
+    std::string why;
+    ASSERT_EQ(ecg::testing::make_synthetic_h5(*dir_, "unlabelled", 160, 5, &why), data()) << why;
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -45,14 +42,9 @@ class PretrainCli : public ::testing::Test {
 };
 ecg::testing::TempDir* PretrainCli::dir_ = nullptr;
 
-std::string mpirun() {
-  return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np 2 --oversubscribe "
-         "--bind-to none ";
-}
-
 TEST_F(PretrainCli, TwoRanksLowerHeldOutLossAndTheEncoderFeedsTrainAndExport) {
   const std::string out = run_dir("pre");
-  auto r = run_command(mpirun() + std::string(ECGDIST_BIN) + " pretrain" + common_args() +
+  auto r = run_command(ecg::testing::mpirun_np2() + std::string(ECGDIST_BIN) + " pretrain" + common_args() +
                        "--epochs 3 --out " + out);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto j = results(out);

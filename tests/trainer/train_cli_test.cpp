@@ -26,11 +26,8 @@ class TrainCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new ecg::testing::TempDir();
-    auto synth = run_ecgdist("synth --out " + (*dir_ / "ptbxl") + " --records 200 --sampling-rate 100 --seed 3");
-    ASSERT_EQ(synth.exit_code, 0) << synth.output;
-    auto prep = run_ecgdist("preprocess --ptbxl " + (*dir_ / "ptbxl") + " --out " + data() +
-                            " --sampling-rate 100 --threads 2");
-    ASSERT_EQ(prep.exit_code, 0) << prep.output;
+    std::string why;
+    ASSERT_EQ(ecg::testing::make_synthetic_h5(*dir_, "ptbxl", 200, 3, &why), data()) << why;
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -50,11 +47,6 @@ class TrainCli : public ::testing::Test {
   static ecg::testing::TempDir* dir_;
 };
 ecg::testing::TempDir* TrainCli::dir_ = nullptr;
-
-std::string mpirun() {
-  return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np 2 --oversubscribe "
-         "--bind-to none ";
-}
 
 TEST_F(TrainCli, PostTrainWritesTheOutputContract) {
   const std::string out = run_dir("post");
@@ -159,7 +151,7 @@ TEST_F(TrainCli, TwoRanksMatchOneRankAndResumeAfterUsr1) {
   auto a = run_ecgdist("train" + args + "--out " + one);
   ASSERT_EQ(a.exit_code, 0) << a.output;
   const std::string two = run_dir("np2");
-  auto b = run_command(mpirun() + ECGDIST_BIN + " train" + args + "--out " + two);
+  auto b = run_command(ecg::testing::mpirun_np2() + ECGDIST_BIN + " train" + args + "--out " + two);
   ASSERT_EQ(b.exit_code, 0) << b.output;
   // Same samples per step, same crops and masks: only the summation order differs.
   EXPECT_NEAR(results(one)["test"]["macro_auroc"].get<double>(),
@@ -168,7 +160,7 @@ TEST_F(TrainCli, TwoRanksMatchOneRankAndResumeAfterUsr1) {
 
   // SIGUSR1 to mpirun: forwarded to both ranks, which agree on a step, checkpoint and exit 75.
   const std::string pre = run_dir("preempt");
-  const std::string cmd = mpirun() + ECGDIST_BIN + " train" + common_args() +
+  const std::string cmd = ecg::testing::mpirun_np2() + ECGDIST_BIN + " train" + common_args() +
                           "--recipe fine-tune --epochs 3 --out " + pre + " > " + pre + ".log 2>&1";
   pid_t pid = fork();
   if (pid == 0) {
@@ -189,7 +181,7 @@ TEST_F(TrainCli, TwoRanksMatchOneRankAndResumeAfterUsr1) {
   ASSERT_TRUE(WIFEXITED(status)) << log;
   ASSERT_EQ(WEXITSTATUS(status), 75) << log;
   EXPECT_FALSE(ecg::trainer::newest_checkpoint(pre).empty()) << log;
-  auto resumed = run_command(mpirun() + ECGDIST_BIN + " train" + common_args() +
+  auto resumed = run_command(ecg::testing::mpirun_np2() + ECGDIST_BIN + " train" + common_args() +
                              "--recipe fine-tune --epochs 3 --resume auto --out " + pre);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("resuming from"), std::string::npos) << resumed.output;
@@ -209,7 +201,7 @@ TEST_F(TrainCli, BadInputIsAOneLineError) {
   auto r = run_ecgdist("train --data /nonexistent.h5 --out " + run_dir("bad"));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("/nonexistent.h5"), std::string::npos) << r.output;
-  auto b = run_command(mpirun() + ECGDIST_BIN + " train" + common_args() + "--batch-size 15 --out " + run_dir("odd"));
+  auto b = run_command(ecg::testing::mpirun_np2() + ECGDIST_BIN + " train" + common_args() + "--batch-size 15 --out " + run_dir("odd"));
   EXPECT_NE(b.exit_code, 0);
   EXPECT_NE(b.output.find("--batch-size"), std::string::npos) << b.output;
 }
