@@ -1,14 +1,8 @@
 #include "monitoring/metrics_exporter.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <system_error>
 
 #include "common/error.h"
@@ -19,11 +13,11 @@
 namespace ecg::monitoring {
 namespace {
 
-std::string strip_brackets(const std::string& address) {
-  if (address.size() >= 2 && address.front() == '[' && address.back() == ']') {
-    return address.substr(1, address.size() - 2);
-  }
-  return address;
+// --metrics-bind as a bare numeric host: empty means all interfaces, "[::1]" means "::1".
+std::string bind_host(const std::string& bind) {
+  if (bind.empty()) return "0.0.0.0";
+  if (bind.size() >= 2 && bind.front() == '[' && bind.back() == ']') return bind.substr(1, bind.size() - 2);
+  return bind;
 }
 
 // Starts the endpoint on bind:port; on failure returns nullptr, the OS's reason and whether the
@@ -33,7 +27,7 @@ std::unique_ptr<HttpMetricsEndpoint> try_serve(const std::string& bind, int port
                                                std::string& why, bool& in_use) {
   try {
     return std::make_unique<HttpMetricsEndpoint>(
-        strip_brackets(bind.empty() ? std::string("0.0.0.0") : bind), port,
+        bind_host(bind), port,
         [registry] { return prometheus::TextSerializer().Serialize(registry->Collect()); });
   } catch (const std::system_error& e) {
     why = e.what();
@@ -45,39 +39,9 @@ std::unique_ptr<HttpMetricsEndpoint> try_serve(const std::string& bind, int port
 }  // namespace
 
 std::string listen_address(const std::string& bind, int port) {
-  const std::string host = strip_brackets(bind.empty() ? std::string("0.0.0.0") : bind);
+  const std::string host = bind_host(bind);
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
   return host + ":" + std::to_string(port);
-}
-
-std::string probe_bind_error(const std::string& bind, int port) {
-  const std::string host = strip_brackets(bind.empty() ? std::string("0.0.0.0") : bind);
-  sockaddr_storage storage{};
-  socklen_t length = 0;
-  int family = AF_INET;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
-  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-    length = sizeof(sockaddr_in);
-  } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    family = AF_INET6;
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(port));
-    length = sizeof(sockaddr_in6);
-  } else {
-    return "not a numeric IPv4/IPv6 address";
-  }
-  const int fd = ::socket(family, SOCK_STREAM, 0);
-  if (fd < 0) return std::strerror(errno);
-  // Same option the endpoint sets, so TIME_WAIT leftovers do not count as "in use".
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  std::string why;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) why = std::strerror(errno);
-  ::close(fd);
-  return why;
 }
 
 MetricsExporter::MetricsExporter(const MetricsOptions& options, int rank, int local_rank,

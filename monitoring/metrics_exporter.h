@@ -44,8 +44,4 @@ class MetricsExporter {
 // address:port as a URL authority (IPv6 in brackets).
 std::string listen_address(const std::string& bind, int port);
 
-// Why binding address:port fails right now ("Address already in use", ...), or empty if a test
-// bind succeeds (e.g. to look for a free port).
-std::string probe_bind_error(const std::string& bind, int port);
-
 }  // namespace ecg::monitoring

@@ -19,7 +19,6 @@
 #include "trainer/param_groups.h"
 #include "trainer/run_monitor.h"
 #include "trainer/run_outputs.h"
-#include "trainer/runtime.h"
 #include "trainer/schedule.h"
 #include "trainer/step_loop.h"
 #include "trainer/stop_signal.h"
@@ -279,6 +278,9 @@ void Pretrainer::save_training_checkpoint() {
 void Pretrainer::finish() {
   if (comm_.rank() == 0) {
     comm::WatchdogScope guard(watchdog_.get(), "pretraining outputs", state_.global_step, o_.timeout);
+    const double final_train_loss = history_.empty() ? NAN : history_.back().train_loss;
+    const double final_val_loss = history_.empty() ? -1.0 : history_.back().val_loss;
+    const std::string encoder_path = (fs::path(o_.out) / "encoder.ckpt").string();
     // The encoder under its own (ST-MEM) names: "encoder." stripped, the unused head left out.
     NamedTensors encoder;
     for (auto& [name, tensor] : snapshot_state(*model_->encoder())) {
@@ -288,10 +290,10 @@ void Pretrainer::finish() {
     meta["kind"] = "encoder";
     meta["pretraining"] = {{"epochs", state_.epoch},
                            {"steps", state_.global_step},
-                           {"final_train_loss", history_.empty() ? NAN : history_.back().train_loss},
-                           {"final_val_loss", history_.empty() ? -1.0 : history_.back().val_loss},
+                           {"final_train_loss", final_train_loss},
+                           {"final_val_loss", final_val_loss},
                            {"initial_val_loss", initial_val_loss_}};
-    save_checkpoint((fs::path(o_.out) / "encoder.ckpt").string(), meta, encoder, nullptr);
+    save_checkpoint(encoder_path, meta, encoder, nullptr);
 
     std::string csv = "epoch,train_loss,val_loss,lr,seconds\n";
     nlohmann::json epochs = nlohmann::json::array();
@@ -309,19 +311,18 @@ void Pretrainer::finish() {
     results["records"] = {{"pretrain", train_records_.size()}, {"held_out", val_records_.size()}};
     results["history"] = epochs;
     results["initial_val_loss"] = initial_val_loss_;
-    results["final_train_loss"] = history_.empty() ? NAN : history_.back().train_loss;
-    results["final_val_loss"] = history_.empty() ? -1.0 : history_.back().val_loss;
-    results["encoder"] = (fs::path(o_.out) / "encoder.ckpt").string();
+    results["final_train_loss"] = final_train_loss;
+    results["final_val_loss"] = final_val_loss;
+    results["encoder"] = encoder_path;
     results["steps"] = state_.global_step;
     results["samples_per_second"] = state_.step_seconds > 0 ? state_.samples_seen / state_.step_seconds : 0.0;
     results["wall_seconds"] = seconds_since(run_start_);
     write_json_file((fs::path(o_.out) / "results.json").string(), results);
     log::info("pretraining done: {} steps, reconstruction loss {:.4f}{}; encoder written to {}",
-              state_.global_step, results["final_train_loss"].get<double>(),
-              initial_val_loss_ >= 0 ? fmt::format(", held-out {:.4f} -> {:.4f}", initial_val_loss_,
-                                                   results["final_val_loss"].get<double>())
+              state_.global_step, final_train_loss,
+              initial_val_loss_ >= 0 ? fmt::format(", held-out {:.4f} -> {:.4f}", initial_val_loss_, final_val_loss)
                                      : "",
-              results["encoder"].get<std::string>());
+              encoder_path);
   }
   comm_.barrier("pretraining outputs written");
 }
@@ -378,8 +379,9 @@ double heldout_reconstruction_loss(model::StMemPretrain& model, comm::Communicat
       auto masks = model::random_lead_masks(item_seeds(b.items), b.leads, b.samples / p,
                                             model->config().mask_ratio);
       auto out = model->forward(x, masks);
-      sums[0] += out.loss.item<double>() * masks.mask.sum().item<double>();
-      sums[1] += masks.mask.sum().item<double>();
+      const double masked = masks.mask.sum().item<double>();
+      sums[0] += out.loss.item<double>() * masked;
+      sums[1] += masked;
     }
     if (was_training) model->train();
   }

@@ -25,7 +25,6 @@
 #include "trainer/param_groups.h"
 #include "trainer/run_monitor.h"
 #include "trainer/run_outputs.h"
-#include "trainer/runtime.h"
 #include "trainer/schedule.h"
 #include "trainer/step_loop.h"
 #include "trainer/stop_signal.h"

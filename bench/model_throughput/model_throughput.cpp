@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <sstream>
 
@@ -31,6 +32,15 @@ struct Options {
   int64_t classes = 5;
   std::string objective = "classify";
 };
+
+// o.warmup untimed calls of `step`, then samples/s over o.steps timed ones.
+double samples_per_second(const std::function<void()>& step, const Options& o) {
+  for (int i = 0; i < o.warmup; ++i) step();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < o.steps; ++i) step();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return static_cast<double>(o.batch * o.steps) / s;
+}
 
 double ours_pretrain(const std::string& size, const Options& o) {
   torch::manual_seed(0);
@@ -52,11 +62,7 @@ double ours_pretrain(const std::string& size, const Options& o) {
     loss.backward();
     opt.step();
   };
-  for (int i = 0; i < o.warmup; ++i) step();
-  auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < o.steps; ++i) step();
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return static_cast<double>(o.batch * o.steps) / s;
+  return samples_per_second(step, o);
 }
 
 double ours(const std::string& size, const Options& o) {
@@ -76,11 +82,7 @@ double ours(const std::string& size, const Options& o) {
     loss.backward();
     opt.step();
   };
-  for (int i = 0; i < o.warmup; ++i) step();
-  auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < o.steps; ++i) step();
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return static_cast<double>(o.batch * o.steps) / s;
+  return samples_per_second(step, o);
 }
 
 double pytorch(const std::string& size, const Options& o) {

@@ -40,6 +40,22 @@ class PortHolder {
   int port_ = 0;
 };
 
+// Whether 127.0.0.1:port can be bound right now (with SO_REUSEADDR, as the endpoint binds, so
+// TIME_WAIT leftovers do not count as taken).
+bool loopback_port_free(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
 MetricsOptions loopback(int port) {
   MetricsOptions o;
   o.port = port;
@@ -102,7 +118,7 @@ TEST(MetricsExporter, PortAutoTakesTheNextFreePort) {
   TrainingMetrics metrics(0, 1);
   PortHolder holder;
   int expected = holder.port() + 1;
-  while (!probe_bind_error("127.0.0.1", expected).empty()) ++expected;
+  while (!loopback_port_free(expected)) ++expected;
   MetricsOptions o = loopback(holder.port());
   o.port_auto = true;
   MetricsExporter exporter(o, 0, 0, metrics.registry());
@@ -129,7 +145,7 @@ TEST(MetricsExporter, LocalRankOffsetsTheBasePort) {
   TrainingMetrics metrics(3, 4);
   PortHolder holder;  // base port held by "local rank 0"
   int base = holder.port();
-  if (!probe_bind_error("127.0.0.1", base + 2).empty()) GTEST_SKIP() << "port taken meanwhile";
+  if (!loopback_port_free(base + 2)) GTEST_SKIP() << "port taken meanwhile";
   MetricsExporter exporter(loopback(base), 3, 2, metrics.registry());
   EXPECT_EQ(exporter.port(), base + 2);
 }
