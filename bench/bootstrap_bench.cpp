@@ -10,9 +10,9 @@
 #include <random>
 #include <vector>
 
-#include "trainer/metrics.h"
+#include "eval/metrics.h"
 
-using ecg::trainer::LabelScores;
+using ecg::eval::LabelScores;
 
 namespace {
 
@@ -56,17 +56,17 @@ int main(int argc, char** argv) {
   const int reference_resamples = argc > 4 ? std::atoi(argv[4]) : 100;
   const LabelScores data = make_data(records, labels);
 
-  ecg::trainer::BootstrapOptions options;
+  ecg::eval::BootstrapOptions options;
   options.resamples = resamples;
   options.seed = 1;
   auto t0 = std::chrono::steady_clock::now();
   double c0 = cpu_seconds();
-  const auto report = ecg::trainer::evaluate_metrics(data, options);
+  const auto report = ecg::eval::evaluate_metrics(data, options);
   const double ours_1 = seconds_since(t0), ours_1_cpu = cpu_seconds() - c0;
   options.threads = 2;
   t0 = std::chrono::steady_clock::now();
   c0 = cpu_seconds();
-  ecg::trainer::evaluate_metrics(data, options);
+  ecg::eval::evaluate_metrics(data, options);
   const double ours_2 = seconds_since(t0), ours_2_cpu = cpu_seconds() - c0;
 
   // Reference: per resample, copy the drawn rows and sort every label again.
@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
       std::copy_n(data.targets.begin() + src * labels, labels,
                   resample.targets.begin() + i * labels);
     }
-    for (const auto& m : ecg::trainer::weighted_label_metrics(resample, ones)) checksum += m.first;
+    for (const auto& m : ecg::eval::weighted_label_metrics(resample, ones)) checksum += m.first;
   }
   const double reference = seconds_since(t0) / reference_resamples * resamples;
   const double reference_cpu = (cpu_seconds() - c0) / reference_resamples * resamples;

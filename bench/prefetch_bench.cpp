@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
     t0 = Clock::now();
     double waited = 0.0;
     {
-      Prefetcher prefetcher(path, sampler.batches_from(0), LabelMatrix{}, cfg);
+      Prefetcher prefetcher(path, sampler.batches_from(0), ecg::data::LabelMatrix{}, cfg);
       for (int64_t s = 0; s < steps; ++s) {
         Batch b = prefetcher.next(s);
         std::this_thread::sleep_for(std::chrono::duration<double>(compute));

@@ -1,5 +1,6 @@
-// Read side of the preprocessed HDF5 file for the trainer and `inspect`: sizes, rate, leads,
-// manifest, per-record ids and folds, and the label matrix of one task.
+// The one read side of a preprocessed HDF5 file's metadata (sizes, rate, leads, manifest,
+// per-record ids and folds) and of the label matrix of one task, for the tasks, `compare`,
+// `inspect` and `predict`. Signals are read by sharding/ (record by record, on the I/O thread).
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,7 @@ struct LabelMatrix {
   std::vector<std::string> classes;
   int64_t n_records = 0;
   std::vector<uint8_t> values;  // row-major [n_records, classes.size()]
+  int64_t num_classes() const { return static_cast<int64_t>(classes.size()); }
   uint8_t at(int64_t record, size_t cls) const {
     return values[static_cast<size_t>(record) * classes.size() + cls];
   }

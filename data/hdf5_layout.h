@@ -1,9 +1,11 @@
-// The one HDF5 layout shared by `preprocess` (writer), `sharding` (reader) and `trainer`
-// (labels, manifest checks). Documented for users in docs/hdf5-layout.md.
+// The one HDF5 layout shared by `preprocess` (writer) and its readers, `dataset_info` (metadata,
+// labels, manifest) and `sharding` (signals). Documented for users in docs/hdf5-layout.md.
 #pragma once
 
 #include <array>
 #include <string>
+
+#include "data/leads.h"
 
 namespace ecg::data::layout {
 
@@ -25,9 +27,9 @@ inline constexpr const char* kSourceAttr = "source";               // string
 inline constexpr const char* kFormatVersionAttr = "format_version";  // int
 inline constexpr const char* kManifestAttr = "preprocessing";      // JSON string (Manifest)
 
-inline constexpr int kNumLeads = 12;
-inline const std::array<std::string, kNumLeads> kLeadOrder = {
-    "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"};
+// /signals rows are in data::kLeadOrder (data/leads.h).
+using data::kLeadOrder;
+using data::kNumLeads;
 
 inline const std::array<std::string, 6> kTasks = {"all",            "diagnostic", "subdiagnostic",
                                                   "superdiagnostic", "form",       "rhythm"};

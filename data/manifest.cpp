@@ -118,4 +118,13 @@ std::string describe_mismatch(const Manifest& a, const Manifest& b) {
   return out;
 }
 
+void check_same_preprocessing(const nlohmann::json& checkpoint_manifest, const Manifest& data_manifest,
+                              const std::string& checkpoint_path, const std::string& data_path) {
+  if (checkpoint_manifest.is_null()) return;
+  const std::string why =
+      describe_mismatch(manifest_from_json(checkpoint_manifest, checkpoint_path), data_manifest);
+  ECG_CHECK(why.empty(), "{} was trained on data prepared differently from {}: {}", checkpoint_path, data_path,
+            why);
+}
+
 }  // namespace ecg::data

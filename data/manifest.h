@@ -41,4 +41,10 @@ Manifest read_manifest(const std::string& h5_path);
 // naming each differing field: rate, leads, filter, normalisation, duration.
 std::string describe_mismatch(const Manifest& a, const Manifest& b);
 
+// Refuses data prepared differently from what a checkpoint was trained on: throws one line naming
+// both files and each differing field. A null `checkpoint_manifest` (a torch.save file without
+// our metadata) is accepted.
+void check_same_preprocessing(const nlohmann::json& checkpoint_manifest, const Manifest& data_manifest,
+                              const std::string& checkpoint_path, const std::string& data_path);
+
 }  // namespace ecg::data

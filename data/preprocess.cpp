@@ -25,11 +25,6 @@
 namespace ecg::data {
 namespace {
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 int samples_for(double duration_s, int rate, const char* what) {
   const double n = duration_s * rate;
   ECG_CHECK(std::abs(n - std::round(n)) < 1e-9 && n >= 1,
@@ -78,11 +73,7 @@ std::array<int, layout::kNumLeads> standard_lead_permutation(const WfdbHeader& h
       "{}: {} signals [{}], expected the 12 standard leads (I, II, III, aVR, aVL, aVF, V1-V6)",
       file, header.n_signals, describe());
   for (int s = 0; s < header.n_signals; ++s) {
-    int k = -1;
-    for (int j = 0; j < layout::kNumLeads; ++j) {
-      if (lower(names[static_cast<size_t>(s)]) == lower(layout::kLeadOrder[static_cast<size_t>(j)]))
-        k = j;
-    }
+    const int k = lead_index(names[static_cast<size_t>(s)]);
     ECG_CHECK(k >= 0 && perm[static_cast<size_t>(k)] < 0,
               "{}: lead names [{}] are not the 12 standard leads (I, II, III, aVR, aVL, aVF, "
               "V1-V6): '{}' is {}",

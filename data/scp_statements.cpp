@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "common/error.h"
-#include "data/csv.h"
+#include "data/csv_table.h"
 
 namespace ecg::data {
 namespace {

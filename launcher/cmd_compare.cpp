@@ -1,5 +1,5 @@
 // `ecgdist compare RUN_DIR...`: a side-by-side table of finished runs on one test fold, with
-// paired bootstrap differences against the first run (trainer/run_comparison.h).
+// paired bootstrap differences against the first run (eval/run_comparison.h).
 #include <iostream>
 #include <memory>
 
@@ -7,7 +7,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "launcher/command_registry.h"
-#include "trainer/run_comparison.h"
+#include "eval/run_comparison.h"
 
 namespace ecg::launcher {
 namespace {
@@ -25,18 +25,18 @@ struct CompareOptions {
 int run_compare(const CompareOptions& o) {
   ECG_CHECK(o.labels.empty() || o.labels.size() == o.runs.size(), "--labels: {} labels for {} runs",
             o.labels.size(), o.runs.size());
-  std::vector<trainer::RunOutcome> runs;
+  std::vector<eval::RunOutcome> runs;
   for (size_t i = 0; i < o.runs.size(); ++i) {
-    runs.push_back(trainer::read_run(o.runs[i]));
+    runs.push_back(eval::read_run(o.runs[i]));
     if (!o.labels.empty()) runs.back().label = o.labels[i];
   }
-  trainer::ComparisonOptions options;
+  eval::ComparisonOptions options;
   options.data = o.data;
   options.bootstrap.resamples = o.bootstrap;
   options.bootstrap.seed = o.seed;
   options.bootstrap.threads = 2;
-  const nlohmann::json comparison = trainer::compare_runs(runs, options);
-  const std::string table = trainer::comparison_markdown(comparison);
+  const nlohmann::json comparison = eval::compare_runs(runs, options);
+  const std::string table = eval::comparison_markdown(comparison);
   std::cout << table << std::flush;
   if (!o.out_markdown.empty()) write_file_atomically(o.out_markdown, table);
   if (!o.out_json.empty()) write_file_atomically(o.out_json, comparison.dump(2) + "\n");

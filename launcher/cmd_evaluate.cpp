@@ -3,7 +3,7 @@
 
 #include "launcher/command_registry.h"
 #include "launcher/distributed_session.h"
-#include "trainer/inference.h"
+#include "finetune/inference.h"
 
 namespace ecg::launcher {
 namespace {
@@ -11,7 +11,7 @@ namespace {
 const RegisterCommand kRegister{CommandSpec{
     "evaluate", "score the test (or val) fold with a checkpoint: predictions CSV + metrics with CIs", 50,
     [](CLI::App& sub) -> std::function<int()> {
-      auto o = std::make_shared<trainer::EvaluateOptions>();
+      auto o = std::make_shared<finetune::EvaluateOptions>();
       sub.add_option("--data", o->data, "preprocessed HDF5 file")->required();
       sub.add_option("--task", o->task, "task whose labels to score against")
           ->check(CLI::IsMember({"all", "diagnostic", "subdiagnostic", "superdiagnostic", "form", "rhythm"}));
@@ -27,7 +27,7 @@ const RegisterCommand kRegister{CommandSpec{
       sub.add_option("--timeout", o->timeout, "seconds before a stuck collective is fatal");
       return [o]() {
         DistributedSession session("mpi", o->timeout);
-        return trainer::run_evaluate(session.comm(), *o);
+        return finetune::run_evaluate(session.comm(), *o);
       };
     }}};
 

@@ -1,16 +1,13 @@
 // `ecgdist export --checkpoint CKPT --out FILE.pt`: writes the model weights of a checkpoint as a
 // plain state dict (collections.OrderedDict of tensors) that Python's torch.load reads, for
-// inference outside the trainer. The checkpoint is read by model::load_any_state_dict (trainer
-// checkpoints through their registered loader, torch.save files natively) and validated by
-// loading it strictly into the ST-MEM architecture its shapes describe, so an export is never a
-// partial or mis-shaped model.
+// inference outside ecgdist (model/model_export.h).
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "launcher/command_registry.h"
-#include "model/state_dict.h"
+#include "model/model_export.h"
 
 namespace ecg::launcher {
 namespace {
@@ -22,23 +19,12 @@ struct ExportOptions {
 };
 
 int run_export(const ExportOptions& o) {
-  model::StateDict state = model::load_any_state_dict(o.checkpoint);
-  model::StMemConfig config = model::infer_config(state, o.checkpoint);
-  model::StMem net(config);
-  // A pretrained encoder (`ecgdist pretrain`'s encoder.ckpt, ST-MEM's encoder.pth) has no head:
-  // it is exported without one, as ST-MEM's own encoder checkpoints are.
-  const bool headless = state.count("head.weight") == 0 && state.count("head.bias") == 0;
-  model::LoadOptions load;
-  load.allow_missing_head = headless;
-  model::load_state_dict(net, state, load);
-  model::NamedTensors tensors;
-  for (auto& [name, tensor] : model::model_state_dict(net)) {
-    if (!(headless && name.rfind("head.", 0) == 0)) tensors.emplace_back(name, tensor);
-  }
-  model::write_torch_save(o.out, tensors);
+  const model::ExportSummary exported = model::export_state_dict(o.checkpoint, o.out);
+  const model::StMemConfig& config = exported.config;
+  const bool headless = exported.headless;
   log::info(
       "exported {} tensors (ST-MEM {}: width {}, depth {}, heads {}, {}) from {} to {}",
-      tensors.size(), config.size, config.width, config.depth, config.heads,
+      exported.tensors, config.size, config.width, config.depth, config.heads,
       headless ? std::string("encoder only, no head") : fmt::format("{} classes", config.num_classes),
       o.checkpoint, o.out);
   if (!o.config_out.empty()) {
@@ -53,7 +39,7 @@ const RegisterCommand kRegister{CommandSpec{
     [](CLI::App& sub) -> std::function<int()> {
       auto o = std::make_shared<ExportOptions>();
       sub.add_option("--checkpoint", o->checkpoint,
-                     "checkpoint to export (trainer checkpoint or torch.save'd state dict)")
+                     "checkpoint to export (ecgdist checkpoint or torch.save'd state dict)")
           ->required()
           ->check(CLI::ExistingFile);
       sub.add_option("--out", o->out, "output file (.pt), written atomically")->required();

@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "launcher/command_registry.h"
-#include "trainer/inference.h"
+#include "finetune/inference.h"
 
 namespace ecg::launcher {
 namespace {
@@ -10,7 +10,7 @@ namespace {
 const RegisterCommand kRegister{CommandSpec{
     "predict", "per-class probabilities for a WFDB record or a preprocessed HDF5 file", 60,
     [](CLI::App& sub) -> std::function<int()> {
-      auto o = std::make_shared<trainer::PredictOptions>();
+      auto o = std::make_shared<finetune::PredictOptions>();
       sub.add_option("--checkpoint", o->checkpoint, "trained checkpoint (ecgdist train's best.ckpt)")->required();
       sub.add_option("--input", o->input, "RECORD.hea (preprocessed as the checkpoint's data was) or FILE.h5")
           ->required();
@@ -18,7 +18,7 @@ const RegisterCommand kRegister{CommandSpec{
       sub.add_option("--eval-crops", o->eval_crops, "equally spaced windows averaged per record");
       sub.add_option("--batch-size", o->batch_size, "records per forward pass");
       sub.add_option("--threads", o->threads, "intra-op threads (0 = all cores)");
-      return [o]() { return trainer::run_predict(*o); };
+      return [o]() { return finetune::run_predict(*o); };
     }}};
 
 }  // namespace

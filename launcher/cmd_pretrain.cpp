@@ -7,13 +7,13 @@
 #include "launcher/distributed_session.h"
 #include "launcher/engine_cli.h"
 #include "monitoring/metrics_cli.h"
-#include "trainer/pretrain.h"
-#include "trainer/pretrain_options.h"
+#include "pretrain/pretrain_task.h"
+#include "pretrain/pretrain_options.h"
 
 namespace ecg::launcher {
 namespace {
 
-void add_pretrain_options(CLI::App& sub, trainer::PretrainOptions& o) {
+void add_pretrain_options(CLI::App& sub, pretrain::PretrainOptions& o) {
   sub.add_option("--data", o.data, "preprocessed HDF5 file (ecgdist preprocess); labels are not read")
       ->required();
   sub.add_option("--folds", o.folds, "folds to pretrain on, e.g. 1,2,3 (default: every record)")
@@ -38,14 +38,14 @@ void add_pretrain_options(CLI::App& sub, trainer::PretrainOptions& o) {
 const RegisterCommand kRegister{CommandSpec{
     "pretrain", "ST-MEM masked pretraining of an encoder on unlabelled records", 35,
     [](CLI::App& sub) -> std::function<int()> {
-      auto options = std::make_shared<trainer::PretrainOptions>();
+      auto options = std::make_shared<pretrain::PretrainOptions>();
       auto metrics = std::make_shared<monitoring::MetricsOptions>();
       add_pretrain_options(sub, *options);
       add_engine_options(sub, *options);
       monitoring::add_metrics_options(sub, *metrics);
       return [options, metrics]() {
         DistributedSession session(options->backend, options->timeout);
-        return trainer::run_pretraining(session.comm(), *options, *metrics);
+        return pretrain::run_pretraining(session.comm(), *options, *metrics);
       };
     }}};
 

@@ -6,19 +6,21 @@
 #include "launcher/distributed_session.h"
 #include "launcher/engine_cli.h"
 #include "monitoring/metrics_cli.h"
-#include "trainer/recipe.h"
-#include "trainer/train_options.h"
+#include "finetune/finetune_task.h"
+#include "finetune/recipe.h"
+#include "finetune/train_options.h"
 
 namespace ecg::launcher {
 namespace {
 
-void add_train_options(CLI::App& sub, trainer::TrainOptions& o) {
+void add_train_options(CLI::App& sub, finetune::TrainOptions& o) {
   sub.add_option("--data", o.data, "preprocessed HDF5 file (ecgdist preprocess)")->required();
   sub.add_option("--task", o.task, "all|diagnostic|subdiagnostic|superdiagnostic|form|rhythm")
       ->check(CLI::IsMember({"all", "diagnostic", "subdiagnostic", "superdiagnostic", "form", "rhythm"}));
   sub.add_option("--recipe", o.recipe,
                  "post-train (LP init + fine-tune with stochastic depth) | fine-tune | linear-probe")
-      ->check(CLI::IsMember({"post-train", "fine-tune", "linear-probe"}));
+      ->transform(CLI::CheckedTransformer(finetune::recipes_by_name()))
+      ->default_str(finetune::recipe_name(o.recipe));
   sub.add_option("--init", o.init, "encoder checkpoint: ecgdist's or ST-MEM's torch.save encoder.pth");
   sub.add_option("--model", o.model, "tiny|small|base")->check(CLI::IsMember({"tiny", "small", "base"}));
   sub.add_option("--leads", o.leads, "lead names to use, e.g. I,II,V1 (default: all 12)")->delimiter(',');
@@ -46,14 +48,14 @@ void add_train_options(CLI::App& sub, trainer::TrainOptions& o) {
 const RegisterCommand kRegister{CommandSpec{
     "train", "post-train / fine-tune / linear-probe an ST-MEM model on one task", 40,
     [](CLI::App& sub) -> std::function<int()> {
-      auto options = std::make_shared<trainer::TrainOptions>();
+      auto options = std::make_shared<finetune::TrainOptions>();
       auto metrics = std::make_shared<monitoring::MetricsOptions>();
       add_train_options(sub, *options);
       add_engine_options(sub, *options);
       monitoring::add_metrics_options(sub, *metrics);
       return [options, metrics]() {
         DistributedSession session(options->backend, options->timeout);
-        return trainer::run_training(session.comm(), *options, *metrics);
+        return finetune::run_training(session.comm(), *options, *metrics);
       };
     }}};
 

@@ -2,7 +2,7 @@
 
 namespace ecg::launcher {
 
-void add_engine_options(CLI::App& sub, trainer::EngineOptions& o) {
+void add_engine_options(CLI::App& sub, engine::EngineOptions& o) {
   sub.add_option("--out", o.out, "run directory (results, history, checkpoints)")->required();
   sub.add_option("--resume", o.resume, "'auto' = newest checkpoint in --out, or a checkpoint path");
   sub.add_option("--threads", o.threads, "intra-op threads per rank (0 = cores / ranks per node)");

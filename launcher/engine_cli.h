@@ -3,10 +3,10 @@
 
 #include <CLI/CLI.hpp>
 
-#include "trainer/engine_options.h"
+#include "engine/engine_options.h"
 
 namespace ecg::launcher {
 
-void add_engine_options(CLI::App& sub, trainer::EngineOptions& o);
+void add_engine_options(CLI::App& sub, engine::EngineOptions& o);
 
 }  // namespace ecg::launcher

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "data/leads.h"
 #include "model/drop_path.h"
 
 namespace ecg::model {
@@ -114,7 +115,7 @@ StMemImpl::StMemImpl(StMemConfig config) : config_(std::move(config)) {
   // All 12 lead embeddings exist whatever the selection, so checkpoints stay interchangeable.
   lead_embeddings_ = register_module("lead_embeddings", torch::nn::ParameterList());
   // ParameterList::append keeps the tensor's requires_grad flag: ask for a trainable one.
-  for (size_t i = 0; i < kStandardLeads.size(); ++i) {
+  for (size_t i = 0; i < data::kLeadOrder.size(); ++i) {
     lead_embeddings_->append(torch::zeros({d}, torch::TensorOptions().requires_grad(true)));
   }
 

@@ -9,27 +9,28 @@
 #include <set>
 
 #include "common/error.h"
+#include "data/leads.h"
 
 namespace ecg::model {
-namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-}  // namespace
-
-std::vector<std::string> standard_lead_names() {
-  return std::vector<std::string>(kStandardLeads.begin(), kStandardLeads.end());
-}
+std::vector<std::string> standard_lead_names() { return data::lead_names(); }
 
 int64_t standard_lead_index(const std::string& name) {
-  for (size_t i = 0; i < kStandardLeads.size(); ++i) {
-    if (lower(name) == lower(kStandardLeads[i])) return static_cast<int64_t>(i);
+  const int i = data::lead_index(name);
+  ECG_CHECK(i >= 0, "unknown lead name '{}' (expected one of {})", name,
+            fmt::join(data::kLeadOrder.begin(), data::kLeadOrder.end(), ", "));
+  return i;
+}
+
+void check_model_input(const std::string& path, int sampling_rate, const std::vector<std::string>& leads) {
+  ECG_CHECK(sampling_rate == kInputRateHz,
+            "{}: sampling_rate is {} Hz; ST-MEM takes {} Hz input (preprocess with --target-rate {})", path,
+            sampling_rate, kInputRateHz, kInputRateHz);
+  ECG_CHECK(leads.size() == data::kLeadOrder.size(), "{}: attribute 'leads' has {} leads, expected {}", path,
+            leads.size(), data::kLeadOrder.size());
+  for (size_t i = 0; i < leads.size(); ++i) {
+    ECG_CHECK(data::lead_index(leads[i]) == static_cast<int>(i),
+              "{}: lead {} is '{}', expected '{}' (standard order I..V6)", path, i, leads[i], data::kLeadOrder[i]);
   }
-  ECG_FAIL("unknown lead name '{}' (expected one of {})", name,
-           fmt::join(kStandardLeads.begin(), kStandardLeads.end(), ", "));
 }
 
 StMemConfig StMemConfig::preset(const std::string& size) {

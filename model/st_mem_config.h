@@ -10,14 +10,19 @@
 
 namespace ecg::model {
 
-// The 12 standard leads in ST-MEM's (and PTB-XL's) order; lead embedding k belongs to name k.
-inline constexpr std::array<const char*, 12> kStandardLeads = {
-    "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"};
+// ST-MEM's input: 250 Hz, 75-sample patches, 30 of them (2,250 samples = 9 s).
+inline constexpr int kInputRateHz = 250;
+inline constexpr int kPatchSamples = 75;
+inline constexpr int kInputSamples = 2250;
 
-// Index of a lead name in kStandardLeads. Matching ignores case ("AVR" == "aVR": PTB-XL's header
+// Index of a lead name in data::kLeadOrder (lead embedding k belongs to lead k). Matching ignores case ("AVR" == "aVR": PTB-XL's header
 // files spell it that way); an unknown name throws naming it and the accepted names.
 int64_t standard_lead_index(const std::string& name);
 std::vector<std::string> standard_lead_names();
+
+// Refuses data that is not what an ST-MEM encoder expects: the rate, and all 12 leads in the
+// standard order (errors name `path` and the field).
+void check_model_input(const std::string& path, int sampling_rate, const std::vector<std::string>& leads);
 
 struct StMemConfig {
   std::string size = "base";  // "tiny", "small", "base" or "custom"
@@ -26,8 +31,8 @@ struct StMemConfig {
   int64_t heads = 12;
   int64_t mlp_dim = 3072;
   int64_t dim_head = 64;  // fixed by ST-MEM: heads * 64 == width
-  int64_t patch_size = 75;
-  int64_t num_patches = 30;  // 2250 samples = 9 s at 250 Hz
+  int64_t patch_size = kPatchSamples;
+  int64_t num_patches = kInputSamples / kPatchSamples;
   int64_t num_classes = 1;
   double drop_path = 0.0;
   double dropout = 0.0;
@@ -37,7 +42,7 @@ struct StMemConfig {
   static StMemConfig preset(const std::string& size);
 
   int64_t seq_len() const { return patch_size * num_patches; }
-  // Index in kStandardLeads of each selected input channel.
+  // Index in data::kLeadOrder of each selected input channel.
   std::vector<int64_t> lead_indices() const;
   // Throws an ecg::Error naming the first inconsistent field.
   void validate() const;

@@ -4,7 +4,6 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
-#include <mutex>
 #include <regex>
 #include <set>
 
@@ -35,15 +34,6 @@ std::string name_list(const std::vector<std::string>& names, size_t limit = 8) {
   std::string out = fmt::format("{}", fmt::join(shown, ", "));
   if (names.size() > limit) out += fmt::format(", ... ({} more)", names.size() - limit);
   return out;
-}
-
-struct Registry {
-  std::mutex mutex;
-  std::vector<std::pair<std::string, StateDictLoader>> loaders;
-};
-Registry& registry() {
-  static Registry r;
-  return r;
 }
 
 }  // namespace
@@ -184,26 +174,6 @@ StMemConfig infer_config(const StateDict& state, const std::string& origin) {
   }
   c.validate();
   return c;
-}
-
-void register_state_dict_loader(const std::string& name, StateDictLoader loader) {
-  std::lock_guard<std::mutex> lock(registry().mutex);
-  registry().loaders.emplace_back(name, std::move(loader));
-}
-
-StateDict load_any_state_dict(const std::string& path) {
-  std::vector<std::pair<std::string, StateDictLoader>> loaders;
-  {
-    std::lock_guard<std::mutex> lock(registry().mutex);
-    loaders = registry().loaders;
-  }
-  for (const auto& [name, loader] : loaders) {
-    if (auto sd = loader(path)) {
-      log::debug("{}: loaded as {}", path, name);
-      return std::move(*sd);
-    }
-  }
-  return read_torch_save_state_dict(path);
 }
 
 }  // namespace ecg::model

@@ -1,7 +1,7 @@
 // State dicts: finding one inside a torch.save'd object, strict loading into an StMem (missing,
 // unexpected and mis-shaped keys are ONE error listing them all: a loader must never keep random
-// weights silently), inferring the architecture from the shapes, and a pluggable
-// "load whatever checkpoint this is" entry point used by `ecgdist export` and the trainer.
+// weights silently), and inferring the architecture from the shapes
+// (model/checkpoint.h reads whole checkpoint files).
 #pragma once
 
 #include <ATen/Tensor.h>
@@ -47,12 +47,5 @@ void load_module_state(torch::nn::Module& module, const StateDict& state, const 
 // patch size, number of patches, classes from head.weight; size named when it matches a
 // preset). Leads default to all 12 (the checkpoint does not record the selection).
 StMemConfig infer_config(const StateDict& state, const std::string& origin);
-
-// Loader of one checkpoint kind: returns nullopt when `path` is not of its kind.
-using StateDictLoader = std::function<std::optional<StateDict>(const std::string& path)>;
-// Registered loaders are tried first, in registration order (e.g. the trainer's own checkpoint
-// format); a zip-format torch.save file is the fallback.
-void register_state_dict_loader(const std::string& name, StateDictLoader loader);
-StateDict load_any_state_dict(const std::string& path);
 
 }  // namespace ecg::model

@@ -18,11 +18,6 @@ std::string shape_string(const std::vector<hsize_t>& dims) {
   return s + "]";
 }
 
-herr_t collect_name(hid_t /*group*/, const char* name, const H5L_info_t* /*info*/, void* out) {
-  static_cast<std::vector<std::string>*>(out)->emplace_back(name);
-  return 0;
-}
-
 }  // namespace
 
 Hdf5RecordReader::Hdf5RecordReader(std::string path) : path_(std::move(path)) {
@@ -102,63 +97,6 @@ void Hdf5RecordReader::read_signals(const std::vector<int64_t>& sorted_indices, 
     ++last_read_calls_;
     k = end;
   }
-}
-
-template <typename T>
-std::vector<T> Hdf5RecordReader::read_vector(const char* name, hid_t mem_type) const {
-  auto dims = check_dataset(name, 1, false);
-  H5Handle ds = data::h5_open_dataset(file_, name, path_);
-  std::vector<T> out(dims[0]);
-  if (!out.empty()) {
-    ECG_H5_CHECK(H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) >= 0,
-                 "{}: cannot read dataset '{}'", path_, name);
-  }
-  return out;
-}
-
-std::vector<int8_t> Hdf5RecordReader::read_fold() const {
-  return read_vector<int8_t>(layout::kFold, H5T_NATIVE_INT8);
-}
-std::vector<int64_t> Hdf5RecordReader::read_ecg_id() const {
-  return read_vector<int64_t>(layout::kEcgId, H5T_NATIVE_INT64);
-}
-std::vector<int64_t> Hdf5RecordReader::read_patient_id() const {
-  return read_vector<int64_t>(layout::kPatientId, H5T_NATIVE_INT64);
-}
-
-LabelMatrix Hdf5RecordReader::read_labels(const std::string& task) const {
-  const std::string name = std::string(layout::kLabelsGroup) + "/" + task;
-  ECG_CHECK(H5Lexists(file_, layout::kLabelsGroup, H5P_DEFAULT) > 0 &&
-                H5Lexists(file_, name.c_str(), H5P_DEFAULT) > 0,
-            "{}: no labels for task '{}' (missing dataset '{}')", path_, task, name);
-  auto dims = check_dataset(name, 2, false);
-  ECG_CHECK(dims[0] == static_cast<hsize_t>(num_records_),
-            "{}: dataset '{}' has {} rows, '{}' has {}", path_, name, dims[0], layout::kSignals,
-            num_records_);
-  H5Handle ds = data::h5_open_dataset(file_, name, path_);
-  LabelMatrix m;
-  m.task = task;
-  m.rows = num_records_;
-  m.classes = data::h5_read_attribute_strings(ds, layout::kClassesAttr, path_ + ":" + name);
-  ECG_CHECK(m.classes.size() == dims[1], "{}: dataset '{}' has {} columns but {} classes", path_,
-            name, dims[1], m.classes.size());
-  m.values.resize(dims[0] * dims[1]);
-  if (!m.values.empty()) {
-    ECG_H5_CHECK(H5Dread(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, m.values.data()) >= 0,
-                 "{}: cannot read dataset '{}'", path_, name);
-  }
-  return m;
-}
-
-std::vector<std::string> Hdf5RecordReader::label_tasks() const {
-  std::vector<std::string> names;
-  if (H5Lexists(file_, layout::kLabelsGroup, H5P_DEFAULT) <= 0) return names;
-  H5Handle group(H5Gopen2(file_, layout::kLabelsGroup, H5P_DEFAULT));
-  ECG_H5_CHECK(group.valid(), "{}: cannot open group '{}'", path_, layout::kLabelsGroup);
-  ECG_H5_CHECK(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_name, &names) >= 0,
-               "{}: cannot list '{}'", path_, layout::kLabelsGroup);
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 }  // namespace ecg::sharding

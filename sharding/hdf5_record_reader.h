@@ -1,4 +1,5 @@
-// Reads records of a preprocessed HDF5 file (layout: data/hdf5_layout.h) for one rank.
+// Reads records' signals from a preprocessed HDF5 file (layout: data/hdf5_layout.h) for one rank;
+// metadata and labels have their one read side in data/dataset_info.h.
 //
 // Threading: Debian's libhdf5 is built thread-safe, which means one global lock around every
 // HDF5 call -- concurrent readers serialise anyway and only add lock traffic. A reader object is
@@ -13,15 +14,6 @@
 #include "data/h5.h"
 
 namespace ecg::sharding {
-
-// A whole /labels/<task> matrix, row-major uint8 [rows, classes].
-struct LabelMatrix {
-  std::string task;
-  std::vector<std::string> classes;  // the dataset's `classes` attribute, one per column
-  int64_t rows = 0;
-  std::vector<uint8_t> values;  // rows * classes.size()
-  int64_t num_classes() const { return static_cast<int64_t>(classes.size()); }
-};
 
 class Hdf5RecordReader {
  public:
@@ -42,18 +34,9 @@ class Hdf5RecordReader {
   // Number of H5Dread calls the last read_signals made (= contiguous runs); for tests/benchmarks.
   int64_t last_read_calls() const { return last_read_calls_; }
 
-  std::vector<int8_t> read_fold() const;
-  std::vector<int64_t> read_ecg_id() const;
-  std::vector<int64_t> read_patient_id() const;  // error when the file has no /patient_id
-  // /labels/<task> with its `classes` attribute; error names the task and the file when missing.
-  LabelMatrix read_labels(const std::string& task) const;
-  // Tasks present under /labels (sorted by name).
-  std::vector<std::string> label_tasks() const;
 
  private:
   std::vector<hsize_t> check_dataset(const std::string& name, int rank, bool need_float) const;
-  template <typename T>
-  std::vector<T> read_vector(const char* name, hid_t mem_type) const;
 
   std::string path_;
   data::H5Handle file_;

@@ -23,11 +23,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // The message of the exception being handled. Captured on the background thread as a string
 // (next() rethrows it as an ecg::Error anyway): sharing the exception object itself across threads
 // via exception_ptr works, but its refcount lives in uninstrumented libstdc++ and trips TSan.
@@ -79,10 +74,7 @@ SampleTransform center_crop_transform() {
 std::vector<int> lead_indices_from_names(const std::vector<std::string>& names) {
   std::vector<int> out;
   for (const auto& name : names) {
-    int found = -1;
-    for (int i = 0; i < data::layout::kNumLeads; ++i) {
-      if (lower(data::layout::kLeadOrder[static_cast<size_t>(i)]) == lower(name)) found = i;
-    }
+    const int found = data::lead_index(name);
     ECG_CHECK(found >= 0, "--leads: unknown lead '{}' (known: I, II, III, aVR, aVL, aVF, V1-V6)",
               name);
     ECG_CHECK(std::find(out.begin(), out.end(), found) == out.end(),
@@ -106,7 +98,7 @@ struct Prefetcher::State {
 
   std::string path;
   std::vector<std::vector<SampleItem>> plan;
-  LabelMatrix labels;
+  data::LabelMatrix labels;
   PrefetchConfig config;
 
   std::unique_ptr<Hdf5RecordReader> reader;  // touched on the I/O thread only
@@ -127,7 +119,7 @@ struct Prefetcher::State {
   boost::asio::thread_pool io{1};
   boost::asio::thread_pool workers;
 
-  State(std::string p, std::vector<std::vector<SampleItem>> pl, LabelMatrix lab, PrefetchConfig cfg)
+  State(std::string p, std::vector<std::vector<SampleItem>> pl, data::LabelMatrix lab, PrefetchConfig cfg)
       : path(std::move(p)),
         plan(std::move(pl)),
         labels(std::move(lab)),
@@ -211,13 +203,13 @@ struct Prefetcher::State {
       reader->read_signals(sorted, slot->raw.data());
       b.read_seconds = seconds_since(t0);
 
-      if (labels.rows > 0) {
+      if (labels.n_records > 0) {
         b.num_classes = labels.num_classes();
         b.labels.resize(items.size() * static_cast<size_t>(b.num_classes));
         for (size_t k = 0; k < items.size(); ++k) {
-          ECG_CHECK(items[k].record < labels.rows,
+          ECG_CHECK(items[k].record < labels.n_records,
                     "record {} outside the {} label rows of task '{}'", items[k].record,
-                    labels.rows, labels.task);
+                    labels.n_records, labels.task);
           std::memcpy(b.labels.data() + k * static_cast<size_t>(b.num_classes),
                       labels.values.data() + items[k].record * b.num_classes,
                       static_cast<size_t>(b.num_classes));
@@ -279,15 +271,15 @@ struct Prefetcher::State {
 };
 
 Prefetcher::Prefetcher(std::string path, std::vector<std::vector<SampleItem>> plan,
-                       LabelMatrix labels, PrefetchConfig config) {
+                       data::LabelMatrix labels, PrefetchConfig config) {
   ECG_CHECK(config.depth >= 1, "prefetch depth must be at least 1 (got {})", config.depth);
   ECG_CHECK(config.worker_threads >= 1, "prefetch worker threads must be at least 1 (got {})",
             config.worker_threads);
   ECG_CHECK(config.crop_samples >= 0, "crop length must not be negative (got {})",
             config.crop_samples);
-  ECG_CHECK(labels.values.size() == static_cast<size_t>(labels.rows * labels.num_classes()),
+  ECG_CHECK(labels.values.size() == static_cast<size_t>(labels.n_records * labels.num_classes()),
             "label matrix of task '{}' has {} values, expected {} x {}", labels.task,
-            labels.values.size(), labels.rows, labels.num_classes());
+            labels.values.size(), labels.n_records, labels.num_classes());
   if (!config.transform) config.transform = random_crop_transform();
   state_ = std::make_unique<State>(std::move(path), std::move(plan), std::move(labels),
                                    std::move(config));

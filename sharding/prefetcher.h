@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "data/dataset_info.h"
 #include "sharding/epoch_sampler.h"
 #include "sharding/hdf5_record_reader.h"
 
@@ -70,7 +71,7 @@ class Prefetcher {
   // `path`: the HDF5 file (opened on the I/O thread; open/validation errors surface on the first
   // next()). `plan`: the batches, in order (e.g. EpochSampler::batches_from(k) to resume at step
   // k, or eval_batches(...)). `labels`: the task's label matrix (may be empty: rows == 0).
-  Prefetcher(std::string path, std::vector<std::vector<SampleItem>> plan, LabelMatrix labels,
+  Prefetcher(std::string path, std::vector<std::vector<SampleItem>> plan, data::LabelMatrix labels,
              PrefetchConfig config);
   ~Prefetcher();
   Prefetcher(const Prefetcher&) = delete;

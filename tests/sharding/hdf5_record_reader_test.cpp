@@ -49,25 +49,6 @@ TEST(Hdf5RecordReader, ReadsExactlyTheValuesWritten) {
                       static_cast<size_t>(t)],
                   fixture_value(idx[k], l, t))
             << "record " << idx[k] << " lead " << l << " t " << t;
-
-  auto fold = reader.read_fold();
-  auto ids = reader.read_ecg_id();
-  auto patients = reader.read_patient_id();
-  ASSERT_EQ(fold.size(), static_cast<size_t>(o.records));
-  for (int64_t i = 0; i < o.records; ++i) {
-    EXPECT_EQ(fold[static_cast<size_t>(i)], i % 10 + 1);
-    EXPECT_EQ(ids[static_cast<size_t>(i)], i * 3 + 1);
-    EXPECT_EQ(patients[static_cast<size_t>(i)], i / 2 + 100);
-  }
-  EXPECT_EQ(reader.label_tasks(), std::vector<std::string>{"diagnostic"});
-  auto labels = reader.read_labels("diagnostic");
-  ASSERT_EQ(labels.num_classes(), o.classes);
-  EXPECT_EQ(labels.classes.front(), "C0");
-  for (int64_t i = 0; i < o.records; ++i)
-    for (int64_t c = 0; c < o.classes; ++c)
-      EXPECT_EQ(labels.values[static_cast<size_t>(i * o.classes + c)], fixture_label(i, c));
-
-  EXPECT_NE(expect_error([&] { reader.read_labels("rhythm"); }).find("rhythm"), std::string::npos);
 }
 
 TEST(Hdf5RecordReader, ContiguousFileReadsInOneCall) {

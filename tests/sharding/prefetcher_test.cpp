@@ -39,7 +39,7 @@ TEST(Prefetcher, BatchesEqualSynchronousReadAndCrop) {
   const std::string path = dir / "p.h5";
   write_fixture_file(path);
   Hdf5RecordReader reader(path);
-  const auto labels = reader.read_labels("diagnostic");
+  const auto labels = ecg::data::read_labels(path, "diagnostic");
   std::vector<int64_t> eligible;
   for (int64_t i = 0; i < 40; ++i)
     if (i % 5 != 0) eligible.push_back(i);
@@ -87,7 +87,7 @@ TEST(Prefetcher, EvalBatchesWithAllLeadsAndNoCrop) {
   auto shard = eval_partition({3, 4, 5, 9, 30, 31, 33}, 2, 0);  // records 3, 4, 5, 9
   PrefetchConfig cfg;
   cfg.transform = center_crop_transform();
-  Prefetcher prefetcher(path, eval_batches(shard.records, 3), LabelMatrix{}, cfg);
+  Prefetcher prefetcher(path, eval_batches(shard.records, 3), ecg::data::LabelMatrix{}, cfg);
   Batch first = prefetcher.next();
   Batch second = prefetcher.next();
   EXPECT_EQ(first.size, 3);
@@ -113,7 +113,7 @@ TEST(Prefetcher, TransformErrorPropagatesToNextWithTheFile) {
     std::memcpy(out, in, static_cast<size_t>(leads * out_samples) * sizeof(float));
     (void)in_samples;
   };
-  Prefetcher prefetcher(path, plan, LabelMatrix{}, cfg);
+  Prefetcher prefetcher(path, plan, ecg::data::LabelMatrix{}, cfg);
   EXPECT_NO_THROW(prefetcher.next());
   try {
     prefetcher.next();
@@ -132,7 +132,7 @@ TEST(Prefetcher, ReadErrorNamesTheFile) {
   FixtureOptions o;
   o.signals = false;
   write_fixture_file(path, o);
-  Prefetcher prefetcher(path, {{{1, 0, 0}}}, LabelMatrix{}, PrefetchConfig{});
+  Prefetcher prefetcher(path, {{{1, 0, 0}}}, ecg::data::LabelMatrix{}, PrefetchConfig{});
   try {
     prefetcher.next();
     FAIL() << "expected an error";
@@ -145,7 +145,7 @@ TEST(Prefetcher, ReadErrorNamesTheFile) {
 TEST(Prefetcher, StepMismatchIsAnError) {
   TempDir dir;
   write_fixture_file(dir / "m.h5");
-  Prefetcher prefetcher(dir / "m.h5", {{{1, 0, 0}}, {{2, 1, 0}}}, LabelMatrix{}, PrefetchConfig{});
+  Prefetcher prefetcher(dir / "m.h5", {{{1, 0, 0}}, {{2, 1, 0}}}, ecg::data::LabelMatrix{}, PrefetchConfig{});
   EXPECT_THROW(prefetcher.next(1), ecg::Error);
   EXPECT_NO_THROW(prefetcher.next(0));
 }
@@ -175,7 +175,7 @@ TEST(Prefetcher, DestroyedMidEpochShutsDownCleanly) {
   for (int consumed : {0, 1, 3}) {
     calls = 0;
     {
-      Prefetcher prefetcher(path, sampler.batches_from(0), LabelMatrix{}, cfg);
+      Prefetcher prefetcher(path, sampler.batches_from(0), ecg::data::LabelMatrix{}, cfg);
       for (int k = 0; k < consumed; ++k) prefetcher.next();
     }  // destructor joins here; the test would hang (CTest timeout) if it did not
     // Never more than consumed + depth batches were touched: the pipeline is bounded.

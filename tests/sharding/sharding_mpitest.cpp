@@ -52,7 +52,7 @@ TEST(ShardingMpi, RankSharesRebuildTheGlobalBatch) {
   PrefetchConfig cfg;
   cfg.crop_samples = 48;
   cfg.leads = {0, 7};
-  Prefetcher prefetcher(fixture.path, mine.batches_from(0), LabelMatrix{}, cfg);
+  Prefetcher prefetcher(fixture.path, mine.batches_from(0), ecg::data::LabelMatrix{}, cfg);
   for (int64_t s = 0; s < mine.steps_per_epoch(); ++s) {
     Batch b = prefetcher.next(s);
     std::vector<int64_t> local;

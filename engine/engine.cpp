@@ -1,0 +1,258 @@
+#include "engine/engine.h"
+
+#include <filesystem>
+
+#include "comm/watchdog.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "engine/checkpoint_files.h"
+#include "engine/runtime.h"
+#include "engine/step_agreement.h"
+#include "engine/stop_signal.h"
+#include "sharding/prefetcher.h"
+
+namespace ecg::engine {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+}  // namespace
+
+std::string describe(Stage stage) {
+  return stage == Stage::pretraining ? "pretraining" : fmt::format("stage {}", static_cast<int>(stage));
+}
+
+int64_t sampler_epoch_key(Stage stage, int epoch) {
+  // Stage 0 (pretraining) keys are the plain epoch numbers.
+  return static_cast<int64_t>(stage) * 100000 + epoch;
+}
+
+Engine::Engine(comm::Communicator& comm, const EngineOptions& options,
+               const monitoring::MetricsOptions& metrics_options)
+    : comm_(comm), options_(options), metrics_options_(metrics_options) {}
+
+Engine::~Engine() = default;
+
+RunContext Engine::context() { return RunContext{comm_, options_, watchdog_.get(), *monitor_, state_}; }
+
+int Engine::run(Task& task) {
+  run_start_ = Clock::now();
+  start();
+  task.prepare(context());
+  resume_from_ = resolve_resume_path(options_);
+  model_ = &task.build_model(context());
+  // Rank 0's weights and buffers everywhere: the ranks start identical whatever the task did.
+  broadcast_parameters(comm_, *model_);
+  plan_ = task.plan();
+  ECG_CHECK(!plan_.empty(), "{}: the task planned no stage", task.command());
+  input_ = task.training_input();
+  if (resume_from_.empty()) {
+    task.begin(context());
+  } else {
+    resume(task);
+  }
+
+  bool stopped = false;
+  for (; state_.stage_index < static_cast<int>(plan_.size()); ++state_.stage_index) {
+    const auto index = static_cast<size_t>(state_.stage_index);
+    start_stage(task, index);
+    while (state_.epoch < plan_[index].epochs && !state_.stopped_early) {
+      if (!run_epoch(task, index)) {
+        stopped = true;
+        break;
+      }
+      state_.stopped_early = end_epoch(task, index);
+      write_checkpoint(task);
+    }
+    if (stopped) break;
+    state_.epoch = 0;
+    state_.step = 0;
+    state_.stopped_early = false;
+  }
+  if (stopped) {
+    write_checkpoint(task);
+    log::info("stopped at step {}: checkpoint written to {}; resume with --resume auto", state_.global_step,
+              newest_checkpoint(options_.out));
+    return kPreemptedExitCode;
+  }
+  task.finish(context());
+  comm_.barrier("outputs written");
+  return 0;
+}
+
+void Engine::start() {
+  // The exporter starts first: its port is claimed (or the clash reported) before any work.
+  monitor_ = std::make_unique<RunMonitor>(comm_, metrics_options_, options_.quiet);
+  install_stop_signal(options_.stop_signal);
+  configure_threads(options_.threads, comm_.local_size());
+  if (comm_.rank() == 0) std::filesystem::create_directories(options_.out);
+  comm_.barrier("create run directory");
+  watchdog_ = std::make_unique<comm::Watchdog>(comm_.rank(), [this](int code) { comm_.abort(code); });
+}
+
+void Engine::resume(Task& task) {
+  model::LoadedCheckpoint checkpoint = model::load_checkpoint(resume_from_);
+  task.resume(context(), checkpoint, resume_from_);
+  state_ = checkpoint.meta.at("state").get<TrainState>();
+  ECG_CHECK(state_.stage_index >= 0 && state_.stage_index < static_cast<int>(plan_.size()),
+            "--resume {}: stage index {} is outside this run's plan of {} stage(s)", resume_from_,
+            state_.stage_index, plan_.size());
+  log::info("resuming {} from {} ({}, epoch {}, step {})", task.command(), resume_from_,
+            describe(plan_[static_cast<size_t>(state_.stage_index)].stage), state_.epoch + 1, state_.step);
+}
+
+void Engine::start_stage(Task& task, size_t index) {
+  const StageSpec& spec = plan_[index];
+  model::NamedTensors trainable = task.start_stage(index);
+  groups_ = make_param_groups(trainable, spec.depth, spec.weight_decay, spec.layer_decay);
+  optimizer_ = make_adamw(groups_, spec.lr, spec.beta1, spec.beta2);
+  buckets_.reset();
+  if (comm_.size() > 1) {
+    // Rebuilt whenever the trainable set changes: frozen parameters are never communicated.
+    buckets_ = std::make_unique<GradBuckets>(comm_, trainable_in_registration_order(*model_),
+                                             static_cast<size_t>(options_.bucket_mb * 1024 * 1024));
+  }
+  sampler_ = std::make_unique<sharding::EpochSampler>(input_.records, input_.seed, input_.batch_size,
+                                                      comm_.size(), comm_.rank());
+  const int64_t total = std::max<int64_t>(1, sampler_->steps_per_epoch() * std::max(1, spec.epochs));
+  schedule_ = warmup_cosine(spec.lr, spec.min_lr, total, spec.warmup_fraction);
+  monitor_->set_stage(spec.stage);
+  if (!resume_from_.empty()) {
+    // The optimiser state belongs to the stage the checkpoint was written in.
+    model::load_checkpoint(resume_from_, optimizer_.get());
+    resume_from_.clear();
+  }
+}
+
+bool Engine::run_epoch(Task& task, size_t index) {
+  const StageSpec& spec = plan_[index];
+  sampler_->set_epoch(sampler_epoch_key(spec.stage, state_.epoch));
+  const int64_t steps = sampler_->steps_per_epoch();
+  ECG_CHECK(steps > 0, "{}: --batch-size {} exceeds the {} training records", input_.path, input_.batch_size,
+            input_.records.size());
+  sharding::PrefetchConfig config;
+  config.leads = input_.lead_rows;
+  config.crop_samples = input_.crop_length;
+  config.depth = options_.prefetch_depth;
+  config.worker_threads = 1;
+  sharding::Prefetcher prefetcher(input_.path, sampler_->batches_from(state_.step), input_.labels, config);
+  monitor_->set_epoch(spec.stage, state_.epoch, spec.epochs, steps - state_.step);
+
+  const auto start = Clock::now();
+  const double carried = state_.epoch_seconds;  // a resumed epoch keeps its earlier wall time
+  auto elapsed = [&] { return carried + seconds_since(start); };
+  while (!prefetcher.done()) {
+    sharding::Batch batch;
+    {
+      comm::WatchdogScope guard(watchdog_.get(), "data wait", state_.global_step, options_.timeout);
+      batch = prefetcher.next();
+    }
+    train_step(task, index, batch, steps);
+    prefetcher.recycle(std::move(batch));
+    if (options_.checksum_every_steps > 0 && state_.global_step % options_.checksum_every_steps == 0) {
+      check_parameters_consistent(comm_, *model_, fmt::format("step {}", state_.global_step));
+    }
+    if (stop_requested()) {
+      state_.epoch_seconds = elapsed();
+      return false;
+    }
+    // The epoch's last step is followed by the end-of-epoch checkpoint anyway.
+    if (options_.checkpoint_every_steps > 0 && state_.global_step % options_.checkpoint_every_steps == 0 &&
+        state_.step < steps) {
+      state_.epoch_seconds = elapsed();
+      write_checkpoint(task);
+    }
+  }
+  state_.epoch_seconds = elapsed();
+  return true;
+}
+
+void Engine::train_step(Task& task, size_t index, sharding::Batch& batch, int64_t steps_per_epoch) {
+  monitoring::StepTimes times;
+  times.data_wait = batch.wait_seconds;
+  const double lr = schedule_.lr(state_.epoch * steps_per_epoch + state_.step);
+  apply_lr(*optimizer_, groups_, lr);
+
+  auto t0 = Clock::now();
+  torch::Tensor loss = task.loss(batch, index);
+  times.forward = seconds_since(t0);
+
+  auto t1 = Clock::now();
+  optimizer_->zero_grad();
+  loss.backward();
+  times.backward = seconds_since(t1);
+
+  complete_step(loss, times, batch.size, lr, plan_[index].stage);
+}
+
+void Engine::complete_step(const torch::Tensor& loss, monitoring::StepTimes times, int64_t local_samples,
+                           double lr, Stage stage) {
+  auto t0 = Clock::now();
+  uint64_t bytes = 0;
+  if (buckets_) {
+    comm::WatchdogScope guard(watchdog_.get(), "gradient all-reduce", state_.global_step, options_.timeout);
+    const uint64_t before = buckets_->stats().bytes;
+    buckets_->finish();
+    bytes = buckets_->stats().bytes - before;
+  }
+  const bool local_stop =
+      stop_requested() || (options_.max_steps > 0 && state_.global_step + 1 >= options_.max_steps);
+  // The loop's one host sync: every rank takes the same decision at the same step.
+  const StepAgreement agreed = agree_on_step(comm_, loss.item<double>(), local_stop);
+  times.allreduce_wait = seconds_since(t0);
+
+  auto t1 = Clock::now();
+  if (!agreed.nonfinite_ranks.empty()) {
+    ECG_CHECK(options_.skip_nonfinite, "non-finite loss at step {} ({}, epoch {}) on rank(s) {}",
+              state_.global_step, describe(stage), state_.epoch + 1, fmt::join(agreed.nonfinite_ranks, ","));
+    ++state_.skipped_nonfinite;
+    log::warn("skipping step {}: non-finite loss on rank(s) {}", state_.global_step,
+              fmt::join(agreed.nonfinite_ranks, ","));
+  } else {
+    optimizer_->step();
+    state_.epoch_loss_sum += agreed.mean_loss;
+    ++state_.epoch_loss_steps;
+  }
+  times.optimizer = seconds_since(t1);
+  last_lr_ = lr;
+  ++state_.step;
+  ++state_.global_step;
+  state_.samples_seen += input_.batch_size;
+  state_.step_seconds += times.total();
+  monitor_->on_step(times, static_cast<uint64_t>(local_samples), agreed.mean_loss, lr, bytes);
+  if (agreed.stop) request_stop();
+}
+
+bool Engine::end_epoch(Task& task, size_t index) {
+  const auto t0 = Clock::now();
+  EpochEnd end;
+  end.stage_index = index;
+  end.stage = &plan_[index];
+  end.epoch = state_.epoch + 1;
+  end.train_loss = state_.epoch_mean_loss();
+  end.lr = last_lr_;
+  end.training_seconds = state_.epoch_seconds;
+  const bool end_stage = task.end_epoch(context(), end);
+  state_.train_seconds += state_.epoch_seconds + seconds_since(t0);
+  monitor_->end_epoch();
+  state_.next_epoch();
+  return end_stage;
+}
+
+void Engine::write_checkpoint(Task& task) {
+  if (comm_.rank() == 0) {
+    comm::WatchdogScope guard(watchdog_.get(), "checkpoint write", state_.global_step, options_.timeout);
+    nlohmann::json meta = task.checkpoint_meta();
+    meta["state"] = state_;
+    meta["world_size"] = comm_.size();
+    model::save_checkpoint(step_checkpoint_path(options_.out, state_.global_step), meta,
+                           snapshot_state(*model_), optimizer_.get());
+    prune_checkpoints(options_.out, 2);
+  }
+  comm_.barrier("checkpoint written");
+}
+
+}  // namespace ecg::engine

@@ -1,0 +1,29 @@
+// The settings of the data-parallel engine that `train` and `pretrain` share: run directory and
+// resume, threads, gradient communication, timeouts, prefetch, checkpoints, preemption. Each
+// command's options derive from this struct and serialise its fields flat, by name.
+#pragma once
+
+#include <string>
+
+namespace ecg::engine {
+
+struct EngineOptions {
+  std::string out;                   // RUN_DIR
+  std::string resume;                // "" | auto | path to a checkpoint
+  int threads = 0;                   // intra-op threads per rank (0 = cores / local ranks)
+  std::string backend = "auto";      // auto | mpi | nccl
+  double bucket_mb = 25.0;
+  double timeout = 300.0;            // seconds for a collective / data wait / eval / ckpt write
+  int prefetch_depth = 3;
+  int checkpoint_every_steps = 0;    // 0 = at epoch ends only
+  int checksum_every_steps = 100;    // cross-rank parameter checksum
+  std::string stop_signal = "USR1";  // USR1 | TERM | USR2 | INT: checkpoint and exit
+  bool skip_nonfinite = false;
+  int max_steps = 0;                 // testing aid: stop (as if preempted) after this many steps
+  bool quiet = false;
+};
+
+// Throws ecg::Error naming the flag when a value is out of range.
+void validate_engine(const EngineOptions& o);
+
+}  // namespace ecg::engine

@@ -1,0 +1,163 @@
+#include "eval/run_comparison.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "common/error.h"
+#include "data/csv_table.h"
+#include "data/dataset_info.h"
+
+namespace fs = std::filesystem;
+
+namespace ecg::eval {
+namespace {
+
+std::string read_whole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  ECG_CHECK(in.good(), "{}: cannot open (not a finished run directory?)", path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+double number_or_nan(const nlohmann::json& j) { return j.is_number() ? j.get<double>() : NAN; }
+
+std::string fmt_metric(const nlohmann::json& value, const nlohmann::json& ci) {
+  const double v = number_or_nan(value);
+  if (!std::isfinite(v)) return "n/a";
+  if (ci.is_array() && ci.size() == 2 && ci[0].is_number() && ci[1].is_number()) {
+    return fmt::format("{:.3f} [{:.3f}, {:.3f}]", v, ci[0].get<double>(), ci[1].get<double>());
+  }
+  return fmt::format("{:.3f}", v);
+}
+
+std::string fmt_difference(const nlohmann::json& d) {
+  const double e = number_or_nan(d.at("estimate"));
+  const auto& ci = d.at("ci");
+  if (!std::isfinite(e)) return "n/a";
+  return fmt::format("{:+.3f} [{:+.3f}, {:+.3f}] p={:.3f}", e, number_or_nan(ci[0]), number_or_nan(ci[1]),
+                     number_or_nan(d.at("p_value")));
+}
+
+}  // namespace
+
+RunOutcome read_run(const std::string& dir) {
+  RunOutcome run;
+  run.dir = dir;
+  run.label = fs::path(dir).lexically_normal().filename().string();
+  if (run.label.empty()) run.label = fs::path(dir).lexically_normal().parent_path().filename().string();
+  const std::string results_path = (fs::path(dir) / "results.json").string();
+  try {
+    run.results = nlohmann::json::parse(read_whole(results_path));
+  } catch (const nlohmann::json::exception& e) {
+    ECG_FAIL("{}: not valid JSON: {}", results_path, e.what());
+  }
+  ECG_CHECK(run.results.contains("test") && run.results.contains("task"),
+            "{}: no 'test' / 'task' field (a `train` run's results.json is needed)", results_path);
+
+  const std::string preds_path = (fs::path(dir) / "test_predictions.csv").string();
+  const data::CsvRows rows = data::parse_csv(read_whole(preds_path), preds_path);
+  ECG_CHECK(rows.size() >= 2 && rows[0].size() >= 2 && rows[0][0] == "ecg_id",
+            "{}: expected a header 'ecg_id,<class>,...' and at least one row", preds_path);
+  run.classes.assign(rows[0].begin() + 1, rows[0].end());
+  for (size_t r = 1; r < rows.size(); ++r) {
+    ECG_CHECK(rows[r].size() == rows[0].size(), "{}: row {} has {} fields, the header {}", preds_path, r + 1,
+              rows[r].size(), rows[0].size());
+    try {
+      run.ecg_ids.push_back(std::stoll(rows[r][0]));
+      for (size_t c = 1; c < rows[r].size(); ++c) run.probs.push_back(std::stof(rows[r][c]));
+    } catch (const std::exception&) {
+      ECG_FAIL("{}: row {} holds a field that is not a number", preds_path, r + 1);
+    }
+  }
+  return run;
+}
+
+nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const ComparisonOptions& options) {
+  ECG_CHECK(!runs.empty(), "compare: no run given");
+  const RunOutcome& base = runs.front();
+  const std::string task = base.results.at("task").get<std::string>();
+  for (const auto& run : runs) {
+    ECG_CHECK(run.results.at("task") == task, "compare: {} is task '{}', {} is task '{}'", run.dir,
+              run.results.at("task").get<std::string>(), base.dir, task);
+    ECG_CHECK(run.classes == base.classes, "compare: {} and {} predict different classes", run.dir, base.dir);
+    ECG_CHECK(run.ecg_ids == base.ecg_ids, "compare: {} and {} scored different test records", run.dir, base.dir);
+  }
+
+  // Targets of the test records from the data file, by ecg_id.
+  const data::DatasetInfo file = data::read_dataset_info(options.data);
+  const data::LabelMatrix labels = data::read_labels(options.data, task);
+  ECG_CHECK(labels.classes == base.classes, "compare: {} has other classes for task '{}' than the runs",
+            options.data, task);
+  std::map<int64_t, int64_t> row_of;
+  for (size_t i = 0; i < file.ecg_id.size(); ++i) row_of[file.ecg_id[i]] = static_cast<int64_t>(i);
+  const size_t c = base.classes.size();
+  std::vector<float> targets;
+  targets.reserve(base.ecg_ids.size() * c);
+  for (int64_t id : base.ecg_ids) {
+    auto it = row_of.find(id);
+    ECG_CHECK(it != row_of.end(), "compare: ecg_id {} of the runs is not in {}", id, options.data);
+    for (size_t k = 0; k < c; ++k) targets.push_back(labels.values[static_cast<size_t>(it->second) * c + k] ? 1.f : 0.f);
+  }
+  auto scores_of = [&](const RunOutcome& run) {
+    LabelScores s;
+    s.records = run.ecg_ids.size();
+    s.labels = c;
+    s.scores = run.probs;
+    s.targets = targets;
+    s.names = run.classes;
+    return s;
+  };
+
+  nlohmann::json out;
+  out["task"] = task;
+  out["records"] = base.ecg_ids.size();
+  out["data"] = options.data;
+  out["runs"] = nlohmann::json::array();
+  const LabelScores base_scores = scores_of(base);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto& r = runs[i];
+    const auto& settings = r.results.value("settings", nlohmann::json::object());
+    nlohmann::json row = {{"label", r.label},
+                          {"dir", r.dir},
+                          {"recipe", r.results.value("recipe", "")},
+                          {"init", settings.value("init", "")},
+                          {"train_fraction", settings.value("train_fraction", 1.0)},
+                          {"drop_path", settings.value("drop_path", 0.0)},
+                          {"lp_epochs", settings.value("lp_epochs", 0)},
+                          {"seed", settings.value("seed", 0)},
+                          {"macro_auroc", r.results["test"]["macro_auroc"]},
+                          {"macro_auroc_ci", r.results["test"]["macro_auroc_ci"]},
+                          {"macro_auprc", r.results["test"]["macro_auprc"]},
+                          {"macro_auprc_ci", r.results["test"]["macro_auprc_ci"]}};
+    if (i > 0) row["vs_baseline"] = to_json(paired_bootstrap(scores_of(r), base_scores, options.bootstrap));
+    out["runs"].push_back(row);
+  }
+  return out;
+}
+
+std::string comparison_markdown(const nlohmann::json& comparison) {
+  const auto& runs = comparison.at("runs");
+  const std::string base = runs.empty() ? "" : runs[0].at("label").get<std::string>();
+  std::string out = fmt::format(
+      "Task {}, {} test records. Differences: paired bootstrap vs `{}`.\n\n"
+      "| run | recipe | macro AUROC [95% CI] | macro AUPRC [95% CI] | d AUROC vs {} | d AUPRC vs {} |\n"
+      "|---|---|---|---|---|---|\n",
+      comparison.at("task").get<std::string>(), comparison.at("records").get<size_t>(), base, base, base);
+  for (const auto& r : runs) {
+    std::string d_auroc = "(baseline)", d_auprc = "(baseline)";
+    if (r.contains("vs_baseline")) {
+      d_auroc = fmt_difference(r["vs_baseline"]["auroc_difference"]);
+      d_auprc = fmt_difference(r["vs_baseline"]["auprc_difference"]);
+    }
+    out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", r.at("label").get<std::string>(),
+                       r.at("recipe").get<std::string>(), fmt_metric(r["macro_auroc"], r["macro_auroc_ci"]),
+                       fmt_metric(r["macro_auprc"], r["macro_auprc_ci"]), d_auroc, d_auprc);
+  }
+  return out;
+}
+
+}  // namespace ecg::eval

@@ -1,0 +1,43 @@
+// Side-by-side comparison of finished runs on the same test fold (`ecgdist compare`): each run's
+// macro AUROC / AUPRC with its bootstrap CI (from its results.json), and the paired bootstrap
+// difference of every run against the first (baseline) from the runs' test_predictions.csv and
+// the data's labels, so that "post-train beats fine-tune" comes with a CI and a p-value rather
+// than two overlapping intervals.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "eval/metrics.h"
+
+namespace ecg::eval {
+
+// One finished run directory (docs/outputs.md): results.json + test_predictions.csv.
+struct RunOutcome {
+  std::string dir;
+  std::string label;  // shown in the table (default: the directory's name)
+  nlohmann::json results;
+  std::vector<int64_t> ecg_ids;      // test records, prediction order
+  std::vector<std::string> classes;  // prediction columns
+  std::vector<float> probs;          // [records, classes]
+};
+
+// Errors name the file and the field.
+RunOutcome read_run(const std::string& dir);
+
+struct ComparisonOptions {
+  std::string data;  // the HDF5 file the runs were evaluated on (targets)
+  BootstrapOptions bootstrap;
+};
+
+// JSON: {"task", "records", "runs": [{label, dir, recipe, init, macro_auroc, ..._ci, ...,
+// "vs_baseline": to_json(PairedReport) (absent for the baseline)}]}. All runs must share the
+// task, the test records and the classes (an error names the run that differs).
+nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const ComparisonOptions& options);
+
+// The comparison as a Markdown table (one row per run; differences vs the first run).
+std::string comparison_markdown(const nlohmann::json& comparison);
+
+}  // namespace ecg::eval

@@ -1,0 +1,188 @@
+#include "finetune/inference.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <regex>
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "data/manifest.h"
+#include "data/preprocess.h"
+#include "data/wfdb.h"
+#include "data/dataset_info.h"
+#include "engine/runtime.h"
+#include "eval/metrics.h"
+#include "eval/run_outputs.h"
+#include "finetune/evaluation.h"
+#include "finetune/model_init.h"
+#include "finetune/task_data.h"
+#include "model/checkpoint.h"
+#include "model/state_dict.h"
+#include "sharding/prefetcher.h"
+
+namespace fs = std::filesystem;
+
+namespace ecg::finetune {
+
+InferenceModel load_inference_model(const std::string& path) {
+  model::LoadedCheckpoint ck = model::load_any_checkpoint(path);
+  InferenceModel out;
+  model::StMemConfig config;
+  if (!ck.meta.is_null() && ck.meta.contains("model_config")) {
+    config = ck.meta.at("model_config").get<model::StMemConfig>();
+    out.classes = ck.meta.value("classes", std::vector<std::string>{});
+    out.manifest = ck.meta.value("preprocessing", nlohmann::json());
+    out.task = ck.meta.value("task", "");
+  } else {
+    ECG_CHECK(ck.state.count("head.weight"), "{}: has no classification head (an encoder only); "
+              "train a head first with `ecgdist train --init {}`", path, path);
+    config = model::infer_config(ck.state, path);
+    for (int64_t k = 0; k < config.num_classes; ++k) out.classes.push_back(fmt::format("class_{}", k));
+  }
+  config.drop_path = 0;
+  out.model = model::StMem(config);
+  load_model_state(out.model, ck.state, path);
+  out.model->eval();
+  return out;
+}
+
+int run_evaluate(comm::Communicator& comm, const EvaluateOptions& o) {
+  engine::configure_threads(o.threads, comm.local_size());
+  ECG_CHECK(o.split == "test" || o.split == "val", "--split must be test or val (got '{}')", o.split);
+  InferenceModel im = load_inference_model(o.checkpoint);
+  TrainOptions topts;
+  topts.data = o.data;
+  topts.task = o.task;
+  TaskData data = load_task_data(topts);
+  model::check_model_input(data.file.path, data.file.sampling_rate, data.file.leads);
+  if (!im.manifest.is_null()) data::check_same_preprocessing(im.manifest, data.file.manifest, o.checkpoint, o.data);
+  if (!im.task.empty()) {
+    ECG_CHECK(im.task == o.task, "--checkpoint {} was trained for task '{}', not --task '{}'", o.checkpoint,
+              im.task, o.task);
+    ECG_CHECK(im.classes == data.classes(), "--checkpoint {}: its classes differ from {}'s classes of task '{}'",
+              o.checkpoint, o.data, o.task);
+  } else {
+    ECG_CHECK(static_cast<int64_t>(im.classes.size()) == data.num_classes(),
+              "--checkpoint {} has {} outputs but task '{}' has {} classes", o.checkpoint, im.classes.size(),
+              o.task, data.num_classes());
+    im.classes = data.classes();
+  }
+  const auto& records = o.split == "test" ? data.test : data.val;
+  EvalSettings settings{o.data, sharding::lead_indices_from_names(im.model->config().leads),
+                        im.model->config().seq_len(), o.eval_crops,
+                        std::max(1, o.batch_size / comm.size()), o.timeout};
+  auto probs = predict_records(im.model, comm, records, settings, nullptr, o.split + " evaluation");
+  if (comm.rank() == 0) {
+    fs::create_directories(o.out);
+    eval::LabelScores scores;
+    scores.records = records.size();
+    scores.labels = data.classes().size();
+    scores.scores = probs;
+    scores.targets = gather_targets(data.labels.values, data.num_classes(), records);
+    scores.names = data.classes();
+    eval::BootstrapOptions boot;
+    boot.resamples = o.bootstrap;
+    boot.seed = o.seed;
+    boot.threads = 2;
+    eval::MetricReport report = eval::evaluate_metrics(scores, boot);
+    std::vector<int64_t> ids;
+    for (int64_t i : records) ids.push_back(data.file.ecg_id[static_cast<size_t>(i)]);
+    eval::write_predictions_csv((fs::path(o.out) / (o.split + "_predictions.csv")).string(), ids, data.classes(),
+                                probs);
+    nlohmann::json metrics = eval::to_json(report);
+    metrics["split"] = o.split;
+    metrics["task"] = o.task;
+    metrics["checkpoint"] = o.checkpoint;
+    metrics["data"] = data.summary();
+    eval::write_json_file((fs::path(o.out) / (o.split + "_metrics.json")).string(), metrics);
+    log::info("{} ({} records): macro AUROC {:.4f} [{:.4f}, {:.4f}]  macro AUPRC {:.4f} [{:.4f}, {:.4f}]",
+              o.split, records.size(), report.macro_auroc, report.macro_auroc_ci.lower,
+              report.macro_auroc_ci.upper, report.macro_auprc, report.macro_auprc_ci.lower,
+              report.macro_auprc_ci.upper);
+  }
+  comm.barrier("evaluation written");
+  return 0;
+}
+
+namespace {
+
+// Probabilities for records given as [n, 12, T] floats.
+std::vector<float> score_signals(InferenceModel& im, std::vector<float>& signals, int64_t n, int64_t total,
+                                 int crops, int batch_size) {
+  torch::NoGradGuard no_grad;
+  auto lead_rows = sharding::lead_indices_from_names(im.model->config().leads);
+  auto index = torch::tensor(std::vector<int64_t>(lead_rows.begin(), lead_rows.end()), torch::kInt64);
+  auto all = torch::from_blob(signals.data(), {n, 12, total}, torch::kFloat32).index_select(1, index);
+  const int64_t crop = im.model->config().seq_len();
+  auto offsets = eval_crop_offsets(total, crop, crops);
+  std::vector<float> out;
+  for (int64_t b = 0; b < n; b += batch_size) {
+    auto x = all.narrow(0, b, std::min<int64_t>(batch_size, n - b));
+    torch::Tensor probs = torch::zeros({x.size(0), im.model->config().num_classes});
+    for (int64_t off : offsets) probs += torch::sigmoid(im.model->forward(x.narrow(2, off, crop)));
+    probs = (probs / static_cast<double>(offsets.size())).contiguous();
+    out.insert(out.end(), probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_predict(const PredictOptions& o) {
+  engine::configure_threads(o.threads, 1);
+  InferenceModel im = load_inference_model(o.checkpoint);
+  ECG_CHECK(fs::exists(o.input), "--input {}: no such file", o.input);
+  std::vector<std::string> ids;
+  std::vector<float> signals;
+  int64_t n = 0, total = 0;
+  const std::string ext = fs::path(o.input).extension().string();
+  if (ext == ".h5" || ext == ".hdf5") {
+    const data::DatasetInfo data = data::read_dataset_info(o.input);
+    if (!im.manifest.is_null()) data::check_same_preprocessing(im.manifest, data.manifest, o.checkpoint, o.input);
+    sharding::Hdf5RecordReader reader(o.input);
+    n = reader.num_records();
+    total = reader.num_samples();
+    std::vector<int64_t> all(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) all[static_cast<size_t>(i)] = i;
+    signals.resize(static_cast<size_t>(n * reader.record_size()));
+    reader.read_signals(all, signals.data());
+    for (int64_t id : data.ecg_id) ids.push_back(std::to_string(id));
+  } else {
+    ECG_CHECK(ext == ".hea", "--input {}: expected a WFDB header (.hea) or a preprocessed .h5 file", o.input);
+    ECG_CHECK(!im.manifest.is_null(), "--checkpoint {} records no preprocessing manifest; preprocess the "
+              "recording with `ecgdist preprocess` and pass the .h5 file instead", o.checkpoint);
+    data::Manifest m = data::manifest_from_json(im.manifest, o.checkpoint);
+    std::string record = (fs::path(o.input).parent_path() / fs::path(o.input).stem()).string();
+    data::WfdbHeader header = data::read_wfdb_header(record);
+    data::PreprocessOptions popts;
+    popts.sampling_rate = static_cast<int>(header.sampling_rate);
+    popts.target_rate = m.target_rate;
+    popts.filter = m.filter;
+    popts.normalize = m.normalization;
+    popts.duration_s = m.duration_s;
+    popts.threads = 1;
+    data::RecordProcessor processor(popts);
+    signals = processor.process(record);
+    n = 1;
+    total = processor.n_samples_out();
+    ids.push_back(header.record_name);
+  }
+  auto probs = score_signals(im, signals, n, total, o.eval_crops, o.batch_size);
+  std::string text = "record";
+  for (const auto& c : im.classes) text += "," + c;
+  text += "\n";
+  for (int64_t i = 0; i < n; ++i) {
+    text += ids[static_cast<size_t>(i)];
+    for (size_t k = 0; k < im.classes.size(); ++k) text += fmt::format(",{:.6f}", probs[i * im.classes.size() + k]);
+    text += "\n";
+  }
+  fs::path out(o.out);
+  if (out.has_parent_path()) fs::create_directories(out.parent_path());
+  write_file_atomically(o.out, text);
+  log::info("wrote {} prediction(s) to {}", n, o.out);
+  return 0;
+}
+
+}  // namespace ecg::finetune

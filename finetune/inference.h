@@ -1,0 +1,53 @@
+// Using a trained model outside training: `ecgdist evaluate` (score a split of a preprocessed
+// file with an existing checkpoint, ours or ST-MEM's with a head) and `ecgdist predict`
+// (probabilities for new recordings, preprocessed exactly as the checkpoint's data was).
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "comm/communicator.h"
+#include "model/st_mem.h"
+
+namespace ecg::finetune {
+
+struct InferenceModel {
+  model::StMem model{nullptr};
+  std::vector<std::string> classes;
+  nlohmann::json manifest;  // null for a torch.save file without our metadata
+  std::string task;         // "" when unknown
+};
+
+// Loads any checkpoint with its head; eval mode. Errors name the file.
+InferenceModel load_inference_model(const std::string& path);
+
+struct EvaluateOptions {
+  std::string data;
+  std::string task = "superdiagnostic";
+  std::string checkpoint;
+  std::string out;
+  std::string split = "test";  // test | val
+  int eval_crops = 3;
+  int batch_size = 64;
+  int bootstrap = 1000;
+  uint64_t seed = 0;
+  int threads = 0;
+  double timeout = 300;
+};
+
+int run_evaluate(comm::Communicator& comm, const EvaluateOptions& options);
+
+struct PredictOptions {
+  std::string checkpoint;
+  std::string input;  // RECORD.hea (WFDB) or FILE.h5 (preprocessed)
+  std::string out;    // CSV
+  int eval_crops = 3;
+  int batch_size = 32;
+  int threads = 0;
+};
+
+int run_predict(const PredictOptions& options);
+
+}  // namespace ecg::finetune

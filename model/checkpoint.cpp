@@ -1,0 +1,102 @@
+#include "model/checkpoint.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "common/atomic_file.h"
+#include "common/error.h"
+
+namespace fs = std::filesystem;
+
+namespace ecg::model {
+namespace {
+
+constexpr const char* kMetaKey = "meta";
+constexpr const char* kStateKey = "state";
+constexpr const char* kOptimizerKey = "optimizer";
+
+// Tensor names go into the JSON meta and the archive keys are plain indices: archive keys become
+// TorchScript attribute names, where the dots of parameter names are not safe.
+std::string tensor_key(size_t i) { return "t" + std::to_string(i); }
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const nlohmann::json& meta_in, const NamedTensors& state,
+                     torch::optim::Optimizer* optimizer) {
+  nlohmann::json meta = meta_in;
+  meta["format"] = kCheckpointFormat;
+  meta["format_version"] = kCheckpointVersion;
+  std::vector<std::string> names;
+  torch::serialize::OutputArchive tensors;
+  for (size_t i = 0; i < state.size(); ++i) {
+    names.push_back(state[i].first);
+    tensors.write(tensor_key(i), state[i].second.detach().to(torch::kCPU).contiguous());
+  }
+  meta["state_names"] = names;
+  torch::serialize::OutputArchive archive;
+  archive.write(kMetaKey, c10::IValue(meta.dump()));
+  archive.write(kStateKey, tensors);
+  if (optimizer != nullptr) {
+    torch::serialize::OutputArchive opt;
+    optimizer->save(opt);
+    archive.write(kOptimizerKey, opt);
+  }
+  fs::create_directories(fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path());
+  write_atomically(path, [&](const std::string& tmp) { archive.save_to(tmp); });
+}
+
+bool is_ecgdist_checkpoint(const std::string& path) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    c10::IValue meta;
+    return archive.try_read(kMetaKey, meta) && meta.isString();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+LoadedCheckpoint load_checkpoint(const std::string& path, torch::optim::Optimizer* optimizer) {
+  ECG_CHECK(fs::exists(path), "checkpoint {} does not exist", path);
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const std::exception& e) {
+    ECG_FAIL("{} is not a readable ecgdist checkpoint: {}", path, std::string(e.what()).substr(0, 200));
+  }
+  c10::IValue meta_value;
+  ECG_CHECK(archive.try_read(kMetaKey, meta_value) && meta_value.isString(),
+            "{} is not an ecgdist checkpoint (no meta record)", path);
+  LoadedCheckpoint out;
+  out.meta = nlohmann::json::parse(meta_value.toStringRef());
+  ECG_CHECK(out.meta.value("format", "") == kCheckpointFormat, "{}: unknown checkpoint format", path);
+  ECG_CHECK(out.meta.value("format_version", 0) == kCheckpointVersion,
+            "{}: checkpoint format version {} is not supported (expected {})", path,
+            out.meta.value("format_version", 0), kCheckpointVersion);
+  torch::serialize::InputArchive tensors;
+  ECG_CHECK(archive.try_read(kStateKey, tensors), "{}: checkpoint has no model state", path);
+  auto names = out.meta.at("state_names").get<std::vector<std::string>>();
+  for (size_t i = 0; i < names.size(); ++i) {
+    torch::Tensor t;
+    ECG_CHECK(tensors.try_read(tensor_key(i), t), "{}: tensor '{}' missing from checkpoint", path, names[i]);
+    out.state.emplace(names[i], t);
+  }
+  if (optimizer != nullptr) {
+    torch::serialize::InputArchive opt;
+    ECG_CHECK(archive.try_read(kOptimizerKey, opt), "{}: checkpoint has no optimizer state to resume", path);
+    optimizer->load(opt);
+  }
+  return out;
+}
+
+LoadedCheckpoint load_any_checkpoint(const std::string& path) {
+  ECG_CHECK(fs::exists(path), "checkpoint {} does not exist", path);
+  if (is_ecgdist_checkpoint(path)) return load_checkpoint(path);
+  LoadedCheckpoint out;
+  out.state = read_torch_save_state_dict(path);
+  return out;
+}
+
+}  // namespace ecg::model

@@ -1,0 +1,27 @@
+#include "model/model_export.h"
+
+#include "model/checkpoint.h"
+#include "model/state_dict.h"
+#include "model/torch_save_writer.h"
+
+namespace ecg::model {
+
+ExportSummary export_state_dict(const std::string& checkpoint, const std::string& out) {
+  StateDict state = load_any_checkpoint(checkpoint).state;
+  ExportSummary summary;
+  summary.config = infer_config(state, checkpoint);
+  StMem net(summary.config);
+  summary.headless = state.count("head.weight") == 0 && state.count("head.bias") == 0;
+  LoadOptions load;
+  load.allow_missing_head = summary.headless;
+  load_state_dict(net, state, load);
+  NamedTensors tensors;
+  for (auto& [name, tensor] : model_state_dict(net)) {
+    if (!(summary.headless && name.rfind("head.", 0) == 0)) tensors.emplace_back(name, tensor);
+  }
+  write_torch_save(out, tensors);
+  summary.tensors = tensors.size();
+  return summary;
+}
+
+}  // namespace ecg::model

@@ -1,0 +1,319 @@
+// The engine on its own, with a toy task (a linear model on the sharding fixture's HDF5 file)
+// and a one-rank communicator: stage and epoch order, what trains in which stage, early stopping,
+// the preemption stop and an exact resume, the non-finite rule, checkpoints. No ST-MEM here: the
+// tasks' own behaviour is covered by tests/finetune and tests/pretrain.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+
+#include "common/error.h"
+#include "engine/checkpoint_files.h"
+#include "engine/engine.h"
+#include "engine/stop_signal.h"
+#include "model/state_dict.h"
+#include "tests/sharding/sharding_fixture.h"
+#include "tests/test_util.h"
+
+namespace ecg::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+// One process, no MPI: every collective of a world of one.
+class LocalComm final : public comm::Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  int local_rank() const override { return 0; }
+  int local_size() const override { return 1; }
+  std::string backend() const override { return "local"; }
+  comm::Device device() const override { return comm::Device::cpu; }
+  std::unique_ptr<comm::Request> all_reduce_async(void*, size_t, comm::DType, comm::ReduceOp,
+                                                  const std::string&) override {
+    ADD_FAILURE() << "one rank never all-reduces gradients";
+    return nullptr;
+  }
+  void broadcast_host(void*, size_t, int, const std::string&) override {}
+  void barrier(const std::string&) override {}
+  void all_gather_host(const void* in, void* out, size_t bytes, const std::string&) override {
+    std::memcpy(out, in, bytes);
+  }
+  void set_timeout(double) override {}
+  double timeout() const override { return 0; }
+  [[noreturn]] void abort(int code) override { throw Error(fmt::format("abort({})", code), __FILE__, __LINE__); }
+};
+
+struct ToyNet : torch::nn::Module {
+  ToyNet() {
+    fc = register_module("fc", torch::nn::Linear(12 * 32, 1));
+  }
+  torch::nn::Linear fc{nullptr};
+};
+
+constexpr int kRecords = 40;
+constexpr int kBatch = 8;
+
+// Stage 1 (linear probing) trains the bias only, stage 2 everything.
+class ToyTask final : public Task {
+ public:
+  ToyTask(std::string data, std::vector<StageSpec> plan) : data_(std::move(data)), plan_(std::move(plan)) {}
+
+  const char* command() const override { return "toy"; }
+  void prepare(const RunContext&) override { ++prepared; }
+  torch::nn::Module& build_model(const RunContext&) override {
+    torch::manual_seed(7);
+    net = std::make_shared<ToyNet>();
+    return *net;
+  }
+  std::vector<StageSpec> plan() const override { return plan_; }
+  TrainingInput training_input() const override {
+    TrainingInput in;
+    in.path = data_;
+    for (int64_t i = 0; i < kRecords; ++i) in.records.push_back(i);
+    in.crop_length = 32;
+    in.batch_size = kBatch;
+    in.seed = 11;
+    return in;
+  }
+  void resume(const RunContext&, const model::LoadedCheckpoint& checkpoint, const std::string& path) override {
+    resumed_from = path;
+    ends = checkpoint.meta.at("ends").get<int>();
+    model::load_module_state(*net, checkpoint.state, "toy");
+  }
+  model::NamedTensors start_stage(size_t index) override {
+    started.push_back(index);
+    model::NamedTensors trainable;
+    for (auto& item : net->named_parameters()) {
+      const bool trains = index > 0 || item.key() == "fc.bias";
+      item.value().set_requires_grad(trains);
+      if (trains) trainable.emplace_back(item.key(), item.value());
+    }
+    return trainable;
+  }
+  torch::Tensor loss(sharding::Batch& batch, size_t) override {
+    auto x = torch::from_blob(batch.signals.data(), {batch.size, batch.leads * batch.samples}, torch::kFloat32);
+    ++steps;
+    if (nan_at_step == steps) return torch::tensor(NAN, torch::requires_grad());
+    return (net->fc->forward(x / 1000.0) - 1.0).pow(2).mean();
+  }
+  bool end_epoch(const RunContext& run, const EpochEnd& end) override {
+    ++ends;
+    epochs.emplace_back(end.stage->stage, end.epoch);
+    EXPECT_TRUE(std::isfinite(end.train_loss));
+    EXPECT_GT(end.lr, 0.0);
+    EXPECT_EQ(run.state.step, kRecords / kBatch);
+    if (end.stage_index == 0) weight_after_stage1 = net->fc->weight.detach().clone();
+    return stop_stage_after && end.stage_index == 1 && end.epoch == stop_stage_after;
+  }
+  nlohmann::json checkpoint_meta() const override { return {{"kind", "toy"}, {"ends", ends}}; }
+  void finish(const RunContext& run) override { finished_at_step = run.state.global_step; }
+
+  std::shared_ptr<ToyNet> net;
+  int prepared = 0;
+  int ends = 0;
+  int steps = 0;
+  int nan_at_step = -1;
+  int stop_stage_after = 0;  // end stage 2 after this epoch (early stopping)
+  std::string resumed_from;
+  std::vector<size_t> started;
+  std::vector<std::pair<Stage, int>> epochs;
+  torch::Tensor weight_after_stage1;
+  int64_t finished_at_step = -1;
+
+ private:
+  std::string data_;
+  std::vector<StageSpec> plan_;
+};
+
+std::vector<StageSpec> two_stages() {
+  StageSpec probe;
+  probe.stage = Stage::linear_probing;
+  probe.epochs = 1;
+  probe.lr = 1e-2;
+  StageSpec tune;
+  tune.stage = Stage::fine_tuning;
+  tune.epochs = 2;
+  tune.lr = 1e-2;
+  tune.warmup_fraction = 0.2;
+  return {probe, tune};
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    clear_stop();
+    testing::write_fixture_file(dir_ / "toy.h5");
+    options_.threads = 1;
+    options_.quiet = true;
+    options_.checksum_every_steps = 3;
+  }
+  void TearDown() override { clear_stop(); }
+  EngineOptions options_for(const std::string& run) {
+    EngineOptions o = options_;
+    o.out = dir_ / run;
+    return o;
+  }
+  int run(ToyTask& task, const EngineOptions& options) {
+    Engine engine(comm_, options, monitoring::MetricsOptions{});
+    const int code = engine.run(task);
+    state_ = engine.state();
+    return code;
+  }
+  std::string data() const { return dir_ / "toy.h5"; }
+
+  testing::TempDir dir_;
+  LocalComm comm_;
+  EngineOptions options_;
+  TrainState state_;
+};
+
+TEST_F(EngineTest, RunsEveryStageAndEpochInOrder) {
+  ToyTask task(data(), two_stages());
+  ASSERT_EQ(run(task, options_for("a")), 0);
+  EXPECT_EQ(task.prepared, 1);
+  EXPECT_EQ(task.started, (std::vector<size_t>{0, 1}));
+  const std::vector<std::pair<Stage, int>> expected = {
+      {Stage::linear_probing, 1}, {Stage::fine_tuning, 1}, {Stage::fine_tuning, 2}};
+  EXPECT_EQ(task.epochs, expected);
+  const int steps = 3 * kRecords / kBatch;
+  EXPECT_EQ(task.finished_at_step, steps);
+  EXPECT_EQ(state_.global_step, steps);
+  EXPECT_EQ(state_.samples_seen, steps * kBatch);
+  EXPECT_GT(state_.samples_per_second(), 0.0);
+  // One checkpoint per epoch end; the newest two are kept.
+  EXPECT_EQ(newest_checkpoint(options_for("a").out), step_checkpoint_path(options_for("a").out, steps));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_ / "a/checkpoints"), fs::directory_iterator()), 2);
+}
+
+TEST_F(EngineTest, OnlyTheStagesTrainableParametersChange) {
+  ToyTask task(data(), two_stages());
+  torch::Tensor initial;
+  {
+    torch::manual_seed(7);
+    initial = ToyNet().fc->weight.detach().clone();
+  }
+  ASSERT_EQ(run(task, options_for("b")), 0);
+  EXPECT_TRUE(torch::equal(task.weight_after_stage1, initial)) << "stage 1 trains the bias alone";
+  EXPECT_FALSE(torch::equal(task.net->fc->weight.detach(), initial)) << "stage 2 trains the weight";
+}
+
+TEST_F(EngineTest, TheTaskEndsAStageEarly) {
+  ToyTask task(data(), two_stages());
+  task.stop_stage_after = 1;
+  ASSERT_EQ(run(task, options_for("c")), 0);
+  ASSERT_EQ(task.epochs.size(), 2u);
+  EXPECT_EQ(task.epochs.back(), std::make_pair(Stage::fine_tuning, 1));
+}
+
+TEST_F(EngineTest, AStopCheckpointsAndTheResumedRunEqualsAnUninterruptedOne) {
+  ToyTask whole(data(), two_stages());
+  ASSERT_EQ(run(whole, options_for("whole")), 0);
+
+  EngineOptions parts = options_for("parts");
+  parts.max_steps = 7;  // inside stage 2's first epoch
+  ToyTask first(data(), two_stages());
+  ASSERT_EQ(run(first, parts), kPreemptedExitCode);
+  EXPECT_EQ(state_.global_step, 7);
+  EXPECT_EQ(newest_checkpoint(parts.out), step_checkpoint_path(parts.out, 7));
+  EXPECT_EQ(first.finished_at_step, -1);
+
+  clear_stop();
+  parts.max_steps = 0;
+  parts.resume = "auto";
+  ToyTask second(data(), two_stages());
+  ASSERT_EQ(run(second, parts), 0);
+  EXPECT_EQ(second.resumed_from, step_checkpoint_path(parts.out, 7));
+  EXPECT_EQ(second.ends, 3);  // the task's own state came back with the checkpoint
+  EXPECT_EQ(second.started, (std::vector<size_t>{1}));
+  EXPECT_EQ(state_.global_step, whole.finished_at_step);
+  EXPECT_TRUE(torch::allclose(second.net->fc->weight, whole.net->fc->weight, 0, 1e-7));
+  EXPECT_TRUE(torch::allclose(second.net->fc->bias, whole.net->fc->bias, 0, 1e-7));
+}
+
+TEST_F(EngineTest, ANonFiniteLossNamesTheStepOrIsSkipped) {
+  ToyTask failing(data(), two_stages());
+  failing.nan_at_step = 3;
+  try {
+    run(failing, options_for("nan"));
+    FAIL() << "a NaN loss must stop the run";
+  } catch (const Error& e) {
+    EXPECT_NE(e.message().find("non-finite loss at step 2 (stage 1, epoch 1) on rank(s) 0"), std::string::npos)
+        << e.message();
+  }
+  ToyTask skipping(data(), two_stages());
+  skipping.nan_at_step = 3;
+  EngineOptions skip = options_for("skip");
+  skip.skip_nonfinite = true;
+  ASSERT_EQ(run(skipping, skip), 0);
+  EXPECT_EQ(state_.skipped_nonfinite, 1);
+}
+
+TEST_F(EngineTest, AResumedCheckpointOutsideThePlanIsRefused) {
+  ToyTask whole(data(), two_stages());
+  ASSERT_EQ(run(whole, options_for("long")), 0);
+  EngineOptions again = options_for("long");
+  again.resume = newest_checkpoint(again.out);
+  ToyTask shorter(data(), {two_stages().front()});
+  try {
+    run(shorter, again);
+    FAIL() << "stage 2 of 1";
+  } catch (const Error& e) {
+    EXPECT_NE(e.message().find("outside this run's plan"), std::string::npos) << e.message();
+  }
+}
+
+TEST(TrainState, RoundTripsThroughJson) {
+  TrainState s;
+  s.stage_index = 1;
+  s.epoch = 2;
+  s.step = 3;
+  s.global_step = 40;
+  s.epoch_loss_sum = 1.5;
+  s.epoch_loss_steps = 3;
+  s.stopped_early = true;
+  s.samples_seen = 640;
+  s.step_seconds = 8;
+  const TrainState back = nlohmann::json(s).get<TrainState>();
+  EXPECT_EQ(nlohmann::json(back), nlohmann::json(s));
+  EXPECT_DOUBLE_EQ(back.epoch_mean_loss(), 0.5);
+  EXPECT_DOUBLE_EQ(back.samples_per_second(), 80.0);
+  TrainState next = back;
+  next.next_epoch();
+  EXPECT_EQ(next.epoch, 3);
+  EXPECT_EQ(next.step, 0);
+  EXPECT_TRUE(std::isnan(next.epoch_mean_loss()));
+}
+
+TEST(SamplerEpochKey, DiffersPerStageAndKeepsPretrainingEpochs) {
+  EXPECT_EQ(sampler_epoch_key(Stage::pretraining, 4), 4);
+  EXPECT_NE(sampler_epoch_key(Stage::linear_probing, 0), sampler_epoch_key(Stage::fine_tuning, 0));
+  EXPECT_EQ(describe(Stage::fine_tuning), "stage 2");
+  EXPECT_EQ(describe(Stage::pretraining), "pretraining");
+}
+
+TEST(CheckpointFiles, NewestPruneAndResume) {
+  testing::TempDir dir;
+  EngineOptions o;
+  o.out = dir.path();
+  EXPECT_EQ(newest_checkpoint(o.out), "");
+  o.resume = "auto";
+  EXPECT_EQ(resolve_resume_path(o), "");
+  fs::create_directories(dir / "checkpoints");
+  for (int step : {5, 10, 15}) testing::write_text_file(step_checkpoint_path(o.out, step), "x");
+  testing::write_text_file(dir / "checkpoints/step-000000020.ckpt.tmp.123", "partial");
+  EXPECT_EQ(newest_checkpoint(o.out), step_checkpoint_path(o.out, 15));
+  EXPECT_EQ(resolve_resume_path(o), step_checkpoint_path(o.out, 15));
+  prune_checkpoints(o.out, 2);
+  EXPECT_FALSE(fs::exists(step_checkpoint_path(o.out, 5)));
+  EXPECT_TRUE(fs::exists(step_checkpoint_path(o.out, 10)));
+  o.resume = dir / "missing.ckpt";
+  EXPECT_THROW(resolve_resume_path(o), Error);
+  EXPECT_THROW(check_same_settings({{"seed", 1}}, {{"seed", 2}}, {"seed"}, "x.ckpt"), Error);
+  EXPECT_NO_THROW(check_same_settings({{"seed", 1}, {"out", "a"}}, {{"seed", 1}, {"out", "b"}}, {"seed"}, "x"));
+}
+
+}  // namespace
+}  // namespace ecg::engine

@@ -1,0 +1,210 @@
+// End-to-end tests of `ecgdist train` / `evaluate` / `predict` / `export` on a small synthetic
+// PTB-XL: the recipes' outputs, the frozen encoder of stage 1, exact resume, preemption by
+// signal under mpirun, and the non-finite-loss stop. One synthetic dataset is shared by the
+// suite (generation and preprocessing take a few seconds).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "engine/checkpoint_files.h"
+#include "model/checkpoint.h"
+#include "tests/test_util.h"
+
+namespace fs = std::filesystem;
+using ecg::testing::run_command;
+using ecg::testing::run_ecgdist;
+
+namespace {
+
+class TrainCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new ecg::testing::TempDir();
+    std::string why;
+    ASSERT_EQ(ecg::testing::make_synthetic_h5(*dir_, "ptbxl", 200, 3, &why), data()) << why;
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static std::string data() { return *dir_ / "ptbxl.h5"; }
+  static std::string run_dir(const std::string& name) { return *dir_ / name; }
+  // Small, fast settings shared by the tests (tiny model, 1 thread, no bootstrap cost).
+  static std::string common_args() {
+    return " --data " + data() + " --task superdiagnostic --model tiny --batch-size 16 --threads 1"
+           " --bootstrap 50 --eval-crops 2 --progress off ";
+  }
+  static nlohmann::json results(const std::string& run) {
+    std::ifstream in(fs::path(run) / "results.json");
+    return nlohmann::json::parse(in);
+  }
+  static ecg::testing::TempDir* dir_;
+};
+ecg::testing::TempDir* TrainCli::dir_ = nullptr;
+
+TEST_F(TrainCli, PostTrainWritesTheOutputContract) {
+  const std::string out = run_dir("post");
+  auto r = run_ecgdist("train" + common_args() + "--recipe post-train --lp-epochs 1 --epochs 1 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = results(out);
+  EXPECT_EQ(j["task"], "superdiagnostic");
+  EXPECT_EQ(j["recipe"], "post-train");
+  EXPECT_EQ(j["settings"]["drop_path"], 0.1);  // post-train's documented default
+  EXPECT_TRUE(j["test"]["macro_auroc"].is_number());
+  EXPECT_TRUE(j["test"]["macro_auroc_ci"].is_array() || j["test"]["macro_auroc_ci"].is_object());
+  EXPECT_EQ(j["best_stage"], 2);
+  EXPECT_EQ(j["best_epoch"], 1);
+  EXPECT_FALSE(j["test"]["per_label"].empty());
+  EXPECT_GT(j["samples_per_second"].get<double>(), 0);
+  // history.csv: one row per epoch of each stage.
+  auto history = ecg::testing::read_text_file(out + "/history.csv");
+  EXPECT_EQ(history.rfind("epoch,stage,train_loss,val_macro_auroc,val_macro_auprc,lr,seconds\n", 0), 0u);
+  EXPECT_NE(history.find("\n1,1,"), std::string::npos);
+  EXPECT_NE(history.find("\n1,2,"), std::string::npos);
+  // test_predictions.csv: ecg_id + one column per class, one row per labelled test record.
+  auto preds = ecg::testing::read_text_file(out + "/test_predictions.csv");
+  const auto header = preds.substr(0, preds.find('\n'));
+  EXPECT_EQ(header.rfind("ecg_id,", 0), 0u);
+  const int64_t rows = std::count(preds.begin(), preds.end(), '\n') - 1;
+  EXPECT_EQ(rows, j["test"]["records"].get<int64_t>());
+  EXPECT_TRUE(fs::exists(out + "/best.ckpt"));
+  EXPECT_FALSE(ecg::engine::newest_checkpoint(out).empty());
+
+  // evaluate with the best checkpoint reproduces the run's test metrics.
+  auto ev = run_ecgdist("evaluate --data " + data() + " --task superdiagnostic --checkpoint " + out +
+                        "/best.ckpt --out " + out + "/eval --eval-crops 2 --bootstrap 50 --threads 1");
+  ASSERT_EQ(ev.exit_code, 0) << ev.output;
+  std::ifstream in(out + "/eval/test_metrics.json");
+  auto m = nlohmann::json::parse(in);
+  EXPECT_NEAR(m["macro_auroc"].get<double>(), j["test"]["macro_auroc"].get<double>(), 1e-6);
+
+  // predict on a preprocessed file: one row per record, one column per class.
+  auto pr = run_ecgdist("predict --checkpoint " + out + "/best.ckpt --input " + data() + " --out " + out +
+                        "/pred.csv --threads 1");
+  ASSERT_EQ(pr.exit_code, 0) << pr.output;
+  auto pred = ecg::testing::read_text_file(out + "/pred.csv");
+  EXPECT_EQ(std::count(pred.begin(), pred.end(), '\n'), 201);
+
+  // evaluate refuses a checkpoint for another task.
+  auto wrong = run_ecgdist("evaluate --data " + data() + " --task rhythm --checkpoint " + out +
+                           "/best.ckpt --out " + out + "/eval2 --threads 1");
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.output.find("superdiagnostic"), std::string::npos) << wrong.output;
+}
+
+TEST_F(TrainCli, LinearProbingLeavesTheEncoderBitIdentical) {
+  const std::string first = run_dir("lp-init");
+  auto a = run_ecgdist("train" + common_args() + "--recipe fine-tune --epochs 1 --out " + first);
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  const std::string lp = run_dir("lp");
+  auto b = run_ecgdist("train" + common_args() + "--recipe linear-probe --epochs 2 --lp-lr 0.01 --weight-decay 0.5 --init " +
+                       first + "/best.ckpt --out " + lp);
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  auto before = ecg::model::load_checkpoint(first + "/best.ckpt").state;
+  auto after = ecg::model::load_checkpoint(lp + "/best.ckpt").state;
+  int compared = 0;
+  for (const auto& [name, tensor] : after) {
+    if (name.rfind("head.", 0) == 0) {
+      continue;
+    }
+    ASSERT_TRUE(before.count(name)) << name;
+    EXPECT_TRUE(torch::equal(before.at(name), tensor)) << name << " changed during linear probing";
+    ++compared;
+  }
+  EXPECT_GT(compared, 40);
+  // ...while the head did train.
+  EXPECT_FALSE(torch::equal(before.at("head.weight"), after.at("head.weight")));
+}
+
+TEST_F(TrainCli, ResumedRunEqualsUninterruptedRun) {
+  const std::string args = common_args() + "--recipe post-train --lp-epochs 1 --epochs 2 --patience 5 ";
+  const std::string full = run_dir("full");
+  auto a = run_ecgdist("train" + args + "--out " + full);
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  // Stop mid-way through stage 2 (stage 1 is one epoch of 10 steps), then resume.
+  const std::string cut = run_dir("cut");
+  auto b = run_ecgdist("train" + args + "--max-steps 14 --out " + cut);
+  ASSERT_EQ(b.exit_code, 75) << b.output;
+  EXPECT_FALSE(fs::exists(cut + "/results.json"));
+  auto c = run_ecgdist("train" + args + "--resume auto --out " + cut);
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  auto x = results(full);
+  auto y = results(cut);
+  EXPECT_EQ(x["test"]["macro_auroc"], y["test"]["macro_auroc"]);
+  EXPECT_EQ(x["test"]["macro_auprc"], y["test"]["macro_auprc"]);
+  EXPECT_EQ(x["test"]["macro_auroc_ci"], y["test"]["macro_auroc_ci"]);
+  EXPECT_EQ(x["test"]["per_label"], y["test"]["per_label"]);
+  EXPECT_EQ(x["best_epoch"], y["best_epoch"]);
+  EXPECT_EQ(ecg::testing::read_text_file(full + "/test_predictions.csv"),
+            ecg::testing::read_text_file(cut + "/test_predictions.csv"));
+}
+
+TEST_F(TrainCli, TwoRanksMatchOneRankAndResumeAfterUsr1) {
+  const std::string args = common_args() + "--recipe fine-tune --epochs 1 ";
+  const std::string one = run_dir("np1");
+  auto a = run_ecgdist("train" + args + "--out " + one);
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  const std::string two = run_dir("np2");
+  auto b = run_command(ecg::testing::mpirun_np2() + ECGDIST_BIN + " train" + args + "--out " + two);
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  // Same samples per step, same crops and masks: only the summation order differs.
+  EXPECT_NEAR(results(one)["test"]["macro_auroc"].get<double>(),
+              results(two)["test"]["macro_auroc"].get<double>(), 2e-3);
+  EXPECT_EQ(results(two)["world_size"], 2);
+
+  // SIGUSR1 to mpirun: forwarded to both ranks, which agree on a step, checkpoint and exit 75.
+  const std::string pre = run_dir("preempt");
+  const std::string cmd = ecg::testing::mpirun_np2() + ECGDIST_BIN + " train" + common_args() +
+                          "--recipe fine-tune --epochs 3 --out " + pre + " > " + pre + ".log 2>&1";
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec env " + cmd).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Signal once both ranks have installed the handler (rank 0 prints the resolved configuration
+  // after that) and training is under way.
+  for (int i = 0; i < 1200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (fs::exists(pre + ".log") && ecg::testing::read_text_file(pre + ".log").find("data: {") != std::string::npos) break;
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  kill(pid, SIGUSR1);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const std::string log = ecg::testing::read_text_file(pre + ".log");
+  ASSERT_TRUE(WIFEXITED(status)) << log;
+  ASSERT_EQ(WEXITSTATUS(status), 75) << log;
+  EXPECT_FALSE(ecg::engine::newest_checkpoint(pre).empty()) << log;
+  auto resumed = run_command(ecg::testing::mpirun_np2() + ECGDIST_BIN + " train" + common_args() +
+                             "--recipe fine-tune --epochs 3 --resume auto --out " + pre);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming from"), std::string::npos) << resumed.output;
+  EXPECT_TRUE(fs::exists(pre + "/results.json"));
+}
+
+TEST_F(TrainCli, NonFiniteLossStopsNamingStepAndRank) {
+  const std::string out = run_dir("nan");
+  auto r = run_ecgdist("train" + common_args() + "--recipe fine-tune --epochs 2 --lr 1e30 --warmup-fraction 0 --out " + out);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("non-finite loss at step"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("rank(s) 0"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out + "/results.json"));
+}
+
+TEST_F(TrainCli, BadInputIsAOneLineError) {
+  auto r = run_ecgdist("train --data /nonexistent.h5 --out " + run_dir("bad"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("/nonexistent.h5"), std::string::npos) << r.output;
+  auto b = run_command(ecg::testing::mpirun_np2() + ECGDIST_BIN + " train" + common_args() + "--batch-size 15 --out " + run_dir("odd"));
+  EXPECT_NE(b.exit_code, 0);
+  EXPECT_NE(b.output.find("--batch-size"), std::string::npos) << b.output;
+}
+
+}  // namespace
