@@ -1,10 +1,12 @@
 #include "engine/engine.h"
 
+#include <array>
 #include <filesystem>
 
 #include "comm/watchdog.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/stopwatch.h"
 #include "engine/checkpoint_files.h"
 #include "engine/runtime.h"
 #include "engine/step_agreement.h"
@@ -14,10 +16,7 @@
 namespace ecg::engine {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
+using Clock = SteadyClock;
 
 }  // namespace
 
@@ -36,14 +35,21 @@ Engine::Engine(comm::Communicator& comm, const EngineOptions& options,
 
 Engine::~Engine() = default;
 
-RunContext Engine::context() { return RunContext{comm_, options_, watchdog_.get(), *monitor_, state_}; }
+RunContext Engine::context() { return RunContext{comm_, options_, device_, watchdog_.get(), *monitor_, state_}; }
 
 int Engine::run(Task& task) {
   run_start_ = Clock::now();
   start();
   task.prepare(context());
+  if (comm_.rank() == 0) {
+    nlohmann::json resolved = task.options_json();
+    resolved["world_size"] = comm_.size();
+    resolved["backend"] = comm_.backend();
+    log::info("ecgdist {}: resolved configuration\n{}", task.command(), resolved.dump(2));
+  }
   resume_from_ = resolve_resume_path(options_);
   model_ = &task.build_model(context());
+  model_->to(device_);
   // Rank 0's weights and buffers everywhere: the ranks start identical whatever the task did.
   broadcast_parameters(comm_, *model_);
   plan_ = task.plan();
@@ -91,6 +97,18 @@ void Engine::start() {
   if (comm_.rank() == 0) std::filesystem::create_directories(options_.out);
   comm_.barrier("create run directory");
   watchdog_ = std::make_unique<comm::Watchdog>(comm_.rank(), [this](int code) { comm_.abort(code); });
+  device_ = resolve_device(options_.device, comm_.local_rank());
+  // Gradients are all-reduced where they live: GPU buckets need NCCL, host buckets MPI.
+  const bool gpu = device_.is_cuda();
+  ECG_CHECK(comm_.size() == 1 || gpu == (comm_.device() == comm::Device::cuda),
+            "--device {} with --backend {}: gradients on the {} need the {} backend", device_.str(), comm_.backend(),
+            gpu ? "GPU" : "CPU", gpu ? "nccl" : "mpi");
+  if (options_.precision == model::Precision::bf16 && device_.is_cpu()) model::check_bf16_cpu();
+  comm_.set_compute_stream(compute_stream(device_));
+  if (comm_.rank() == 0) {
+    log::info("device {} ({} per rank), precision {}", device_.str(), gpu ? "one GPU" : "CPU",
+              model::precision_name(options_.precision));
+  }
 }
 
 void Engine::resume(Task& task) {
@@ -100,7 +118,7 @@ void Engine::resume(Task& task) {
   ECG_CHECK(state_.stage_index >= 0 && state_.stage_index < static_cast<int>(plan_.size()),
             "--resume {}: stage index {} is outside this run's plan of {} stage(s)", resume_from_,
             state_.stage_index, plan_.size());
-  log::info("resuming {} from {} ({}, epoch {}, step {})", task.command(), resume_from_,
+  log::info("resuming from {} ({} {}, epoch {}, step {})", resume_from_, task.command(),
             describe(plan_[static_cast<size_t>(state_.stage_index)].stage), state_.epoch + 1, state_.step);
 }
 
@@ -121,8 +139,10 @@ void Engine::start_stage(Task& task, size_t index) {
   schedule_ = warmup_cosine(spec.lr, spec.min_lr, total, spec.warmup_fraction);
   monitor_->set_stage(spec.stage);
   if (!resume_from_.empty()) {
-    // The optimiser state belongs to the stage the checkpoint was written in.
+    // The optimiser state belongs to the stage the checkpoint was written in (CPU tensors on
+    // disk: moved to this run's device).
     model::load_checkpoint(resume_from_, optimizer_.get());
+    move_optimizer_state(*optimizer_, device_);
     resume_from_.clear();
   }
 }
@@ -144,14 +164,48 @@ bool Engine::run_epoch(Task& task, size_t index) {
   const auto start = Clock::now();
   const double carried = state_.epoch_seconds;  // a resumed epoch keeps its earlier wall time
   auto elapsed = [&] { return carried + seconds_since(start); };
-  while (!prefetcher.done()) {
-    sharding::Batch batch;
-    {
-      comm::WatchdogScope guard(watchdog_.get(), "data wait", state_.global_step, options_.timeout);
-      batch = prefetcher.next();
+  auto next_batch = [&] {
+    comm::WatchdogScope guard(watchdog_.get(), "data wait", state_.global_step, options_.timeout);
+    return prefetcher.next();
+  };
+  if (prefetcher.done()) {  // resumed from a checkpoint written after the epoch's last step
+    state_.epoch_seconds = elapsed();
+    return true;
+  }
+  // Two host batches in flight: the current step's and the next one's (fixed slots, so that the
+  // staged batches' pointers to them stay valid).
+  std::array<sharding::Batch, 2> hosts;
+  size_t current = 0;
+  BatchStager stager(device_);
+  hosts[current] = next_batch();
+  DeviceBatch batch = stager.stage(hosts[current]);
+  while (true) {
+    monitoring::StepTimes times;
+    times.data_wait = hosts[current].wait_seconds;
+    const double lr = schedule_.lr(state_.epoch * steps + state_.step);
+    apply_lr(*optimizer_, groups_, lr);
+
+    auto t0 = Clock::now();
+    torch::Tensor loss = task.loss(batch, index);
+    times.forward = seconds_since(t0);
+    auto t1 = Clock::now();
+    optimizer_->zero_grad();
+    loss.backward();
+    times.backward = seconds_since(t1);
+
+    // The next batch is read and staged while the device still works on this step (complete_step
+    // is the step's one host sync); on the CPU staging is free and this only reorders the calls.
+    const bool last = prefetcher.done();
+    DeviceBatch next;
+    if (!last) {
+      hosts[1 - current] = next_batch();
+      next = stager.stage(hosts[1 - current]);
     }
-    train_step(task, index, batch, steps);
-    prefetcher.recycle(std::move(batch));
+    complete_step(loss, times, hosts[current].size, lr, spec.stage);
+    prefetcher.recycle(std::move(hosts[current]));
+    current = 1 - current;
+    batch = next;
+
     if (options_.checksum_every_steps > 0 && state_.global_step % options_.checksum_every_steps == 0) {
       check_parameters_consistent(comm_, *model_, fmt::format("step {}", state_.global_step));
     }
@@ -159,33 +213,15 @@ bool Engine::run_epoch(Task& task, size_t index) {
       state_.epoch_seconds = elapsed();
       return false;
     }
+    if (last) break;
     // The epoch's last step is followed by the end-of-epoch checkpoint anyway.
-    if (options_.checkpoint_every_steps > 0 && state_.global_step % options_.checkpoint_every_steps == 0 &&
-        state_.step < steps) {
+    if (options_.checkpoint_every_steps > 0 && state_.global_step % options_.checkpoint_every_steps == 0) {
       state_.epoch_seconds = elapsed();
       write_checkpoint(task);
     }
   }
   state_.epoch_seconds = elapsed();
   return true;
-}
-
-void Engine::train_step(Task& task, size_t index, sharding::Batch& batch, int64_t steps_per_epoch) {
-  monitoring::StepTimes times;
-  times.data_wait = batch.wait_seconds;
-  const double lr = schedule_.lr(state_.epoch * steps_per_epoch + state_.step);
-  apply_lr(*optimizer_, groups_, lr);
-
-  auto t0 = Clock::now();
-  torch::Tensor loss = task.loss(batch, index);
-  times.forward = seconds_since(t0);
-
-  auto t1 = Clock::now();
-  optimizer_->zero_grad();
-  loss.backward();
-  times.backward = seconds_since(t1);
-
-  complete_step(loss, times, batch.size, lr, plan_[index].stage);
 }
 
 void Engine::complete_step(const torch::Tensor& loss, monitoring::StepTimes times, int64_t local_samples,
@@ -223,6 +259,8 @@ void Engine::complete_step(const torch::Tensor& loss, monitoring::StepTimes time
   state_.samples_seen += input_.batch_size;
   state_.step_seconds += times.total();
   monitor_->on_step(times, static_cast<uint64_t>(local_samples), agreed.mean_loss, lr, bytes);
+  const DeviceMemory memory = device_memory(device_);
+  if (memory.known) monitor_->set_device_memory(memory.allocated, memory.reserved, memory.peak_allocated);
   if (agreed.stop) request_stop();
 }
 
@@ -248,8 +286,11 @@ void Engine::write_checkpoint(Task& task) {
     nlohmann::json meta = task.checkpoint_meta();
     meta["state"] = state_;
     meta["world_size"] = comm_.size();
+    // On disk everything is a CPU tensor: a GPU run resumes on the CPU and back.
+    move_optimizer_state(*optimizer_, torch::kCPU);
     model::save_checkpoint(step_checkpoint_path(options_.out, state_.global_step), meta,
                            snapshot_state(*model_), optimizer_.get());
+    move_optimizer_state(*optimizer_, device_);
     prune_checkpoints(options_.out, 2);
   }
   comm_.barrier("checkpoint written");

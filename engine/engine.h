@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "comm/communicator.h"
+#include "engine/device.h"
 #include "engine/engine_options.h"
 #include "engine/grad_buckets.h"
 #include "engine/param_groups.h"
@@ -63,7 +64,6 @@ class Engine {
   void resume(Task& task);
   void start_stage(Task& task, size_t index);
   bool run_epoch(Task& task, size_t index);  // false: a stop request ended it early
-  void train_step(Task& task, size_t index, sharding::Batch& batch, int64_t steps_per_epoch);
   void complete_step(const torch::Tensor& loss, monitoring::StepTimes times, int64_t local_samples,
                      double lr, Stage stage);
   bool end_epoch(Task& task, size_t index);
@@ -75,6 +75,7 @@ class Engine {
   std::chrono::steady_clock::time_point run_start_;
   std::unique_ptr<RunMonitor> monitor_;
   std::unique_ptr<comm::Watchdog> watchdog_;
+  torch::Device device_ = torch::kCPU;
   TrainState state_;
   std::string resume_from_;
   torch::nn::Module* model_ = nullptr;

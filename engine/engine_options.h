@@ -3,15 +3,26 @@
 // command's options derive from this struct and serialise its fields flat, by name.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 
+#include "model/precision.h"
+
 namespace ecg::engine {
+
+// --device: auto = cuda:<local rank> when LibTorch sees a GPU, else the CPU (engine/device.h).
+enum class DeviceChoice { auto_select, cpu, cuda };
+NLOHMANN_JSON_SERIALIZE_ENUM(DeviceChoice, {{DeviceChoice::auto_select, "auto"},
+                                            {DeviceChoice::cpu, "cpu"},
+                                            {DeviceChoice::cuda, "cuda"}})
 
 struct EngineOptions {
   std::string out;                   // RUN_DIR
   std::string resume;                // "" | auto | path to a checkpoint
   int threads = 0;                   // intra-op threads per rank (0 = cores / local ranks)
   std::string backend = "auto";      // auto | mpi | nccl
+  DeviceChoice device = DeviceChoice::auto_select;
+  model::Precision precision = model::Precision::fp32;  // bf16: bf16 matrix products, fp32 master weights
   double bucket_mb = 25.0;
   double timeout = 300.0;            // seconds for a collective / data wait / eval / ckpt write
   int prefetch_depth = 3;

@@ -8,13 +8,10 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/stopwatch.h"
 
 namespace ecg::engine {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 // Runs after AccumulateGrad has written param.grad(): tells the buckets this gradient is final.
 class ReadyHook final : public torch::autograd::FunctionPostHook {

@@ -25,6 +25,9 @@ class RunMonitor {
                uint64_t allreduce_bytes);
   void end_epoch();
   void set_validation(double auroc, double auprc);
+  void set_device_memory(uint64_t allocated, uint64_t reserved, uint64_t peak_allocated) {
+    metrics_.set_device_memory(allocated, reserved, peak_allocated);
+  }
 
   monitoring::TrainingMetrics& metrics() { return metrics_; }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "comm/communicator.h"
+#include "engine/device.h"
 #include "engine/engine_options.h"
 #include "engine/run_monitor.h"
 #include "engine/train_state.h"
@@ -60,6 +61,7 @@ struct TrainingInput {
 struct RunContext {
   comm::Communicator& comm;
   const EngineOptions& options;
+  torch::Device device;  // where the model lives (the engine moved it there after build_model)
   comm::Watchdog* watchdog;
   RunMonitor& monitor;
   const TrainState& state;
@@ -81,10 +83,13 @@ class Task {
 
   // The subcommand ("train", "pretrain"): logs and error messages.
   virtual const char* command() const = 0;
+  // Every setting of the run, resolved (rank 0 logs it after prepare()).
+  virtual nlohmann::json options_json() const = 0;
   // After the engine has started (stop signal, threads, run directory, watchdog): read and check
   // the data, log the resolved configuration.
   virtual void prepare(const RunContext& run) = 0;
-  // The model, initialised (e.g. from --init); the engine then broadcasts rank 0's weights.
+  // The model, initialised (e.g. from --init) on the CPU and set to options.precision; the
+  // engine then moves it to the run's device and broadcasts rank 0's weights.
   virtual torch::nn::Module& build_model(const RunContext& run) = 0;
   virtual std::vector<StageSpec> plan() const = 0;
   virtual TrainingInput training_input() const = 0;
@@ -99,8 +104,9 @@ class Task {
   // Before stage `index` of plan(): freeze / unfreeze, regularisation. Returns the parameters to
   // train, by state-dict name, in registration order.
   virtual model::NamedTensors start_stage(size_t index) = 0;
-  // The loss of one batch (forward pass, model in the right mode); the engine runs backward.
-  virtual torch::Tensor loss(sharding::Batch& batch, size_t stage_index) = 0;
+  // The loss of one batch already on the device (forward pass, model in the right mode), a
+  // float scalar; the engine runs backward.
+  virtual torch::Tensor loss(const DeviceBatch& batch, size_t stage_index) = 0;
   // Evaluation, history, early stopping. Returns true when the stage should end now.
   virtual bool end_epoch(const RunContext& run, const EpochEnd& end) = 0;
 

@@ -39,6 +39,7 @@ std::vector<float> predict_records(model::StMem& model, comm::Communicator& comm
                                    const std::vector<int64_t>& records, const EvalSettings& settings,
                                    comm::Watchdog* watchdog, const std::string& phase) {
   const int64_t num_classes = model->config().num_classes;
+  const torch::Device device = model->pos_embedding().device();  // scores where the model lives
   const int world = comm.size();
   auto shard = sharding::eval_partition(records, world, comm.rank());
   std::vector<float> local(shard.records.size() * static_cast<size_t>(num_classes), 0.f);
@@ -58,12 +59,13 @@ std::vector<float> predict_records(model::StMem& model, comm::Communicator& comm
     while (!prefetcher.done()) {
       sharding::Batch batch = prefetcher.next();
       auto x = torch::from_blob(batch.signals.data(), {batch.size, batch.leads, batch.samples},
-                                torch::kFloat32);
+                                torch::kFloat32)
+                   .to(device);
       auto offsets = eval_crop_offsets(batch.samples, settings.crop, settings.crops);
-      torch::Tensor probs = torch::zeros({batch.size, num_classes});
+      torch::Tensor probs = torch::zeros({batch.size, num_classes}, torch::TensorOptions().device(device));
       for (int64_t off : offsets) probs += torch::sigmoid(model->forward(x.narrow(2, off, settings.crop)));
       probs /= static_cast<double>(offsets.size());
-      probs = probs.contiguous();
+      probs = probs.to(torch::kCPU).contiguous();  // gathered on the host
       std::copy(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel(),
                 local.begin() + row * num_classes);
       row += batch.size;

@@ -8,6 +8,7 @@
 #include "comm/watchdog.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/stopwatch.h"
 #include "engine/checkpoint_files.h"
 #include "engine/engine.h"
 #include "eval/early_stopping.h"
@@ -27,10 +28,7 @@ namespace fs = std::filesystem;
 namespace ecg::finetune {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
+using Clock = SteadyClock;
 
 class FinetuneTask final : public engine::Task {
  public:
@@ -38,6 +36,7 @@ class FinetuneTask final : public engine::Task {
   const TrainOptions& options() const { return o_; }
 
   const char* command() const override { return "train"; }
+  nlohmann::json options_json() const override { return o_; }
   void prepare(const engine::RunContext& run) override;
   torch::nn::Module& build_model(const engine::RunContext& run) override;
   std::vector<engine::StageSpec> plan() const override;
@@ -45,7 +44,7 @@ class FinetuneTask final : public engine::Task {
   void resume(const engine::RunContext& run, const model::LoadedCheckpoint& checkpoint,
               const std::string& path) override;
   model::NamedTensors start_stage(size_t index) override;
-  torch::Tensor loss(sharding::Batch& batch, size_t index) override;
+  torch::Tensor loss(const engine::DeviceBatch& batch, size_t index) override;
   bool end_epoch(const engine::RunContext& run, const engine::EpochEnd& end) override;
   nlohmann::json checkpoint_meta() const override;
   void finish(const engine::RunContext& run) override;
@@ -74,13 +73,7 @@ void FinetuneTask::prepare(const engine::RunContext& run) {
   if (o_.leads.empty()) o_.leads = model::standard_lead_names();
   lead_rows_ = sharding::lead_indices_from_names(o_.leads);
   stages_ = plan_recipe(o_);
-  if (run.comm.rank() == 0) {
-    nlohmann::json resolved = o_;
-    resolved["world_size"] = run.comm.size();
-    resolved["backend"] = run.comm.backend();
-    log::info("ecgdist train: resolved configuration\n{}", resolved.dump(2));
-    log::info("data: {}", data_.summary().dump());
-  }
+  if (run.comm.rank() == 0) log::info("data: {}", data_.summary().dump());
 }
 
 torch::nn::Module& FinetuneTask::build_model(const engine::RunContext&) {
@@ -93,6 +86,7 @@ torch::nn::Module& FinetuneTask::build_model(const engine::RunContext&) {
   torch::manual_seed(o_.seed);  // deterministic initialisation (same on every rank anyway)
   model_ = model::StMem(config);
   if (!o_.init.empty()) load_init_weights(model_, o_.init, data_);
+  model_->set_precision(o_.precision);
   return *model_;
 }
 
@@ -150,13 +144,9 @@ model::NamedTensors FinetuneTask::start_stage(size_t index) {
   return trainable;
 }
 
-torch::Tensor FinetuneTask::loss(sharding::Batch& batch, size_t index) {
-  auto x = torch::from_blob(batch.signals.data(), {batch.size, batch.leads, batch.samples}, torch::kFloat32);
-  auto y = torch::from_blob(batch.labels.data(), {batch.size, batch.num_classes}, torch::kUInt8)
-               .to(torch::kFloat32);
-  std::vector<int64_t> seeds(batch.items.size());
-  for (size_t i = 0; i < seeds.size(); ++i) seeds[i] = static_cast<int64_t>(batch.items[i].seed);
-  auto seed_tensor = torch::tensor(seeds, torch::kInt64);
+torch::Tensor FinetuneTask::loss(const engine::DeviceBatch& batch, size_t index) {
+  const torch::Tensor& x = batch.signals;
+  const torch::Tensor& seed_tensor = batch.seeds;
   torch::Tensor logits;
   if (stages_[index].head_only) {
     // Stage 1: the encoder is frozen and in eval mode; no graph through it.
@@ -172,7 +162,7 @@ torch::Tensor FinetuneTask::loss(sharding::Batch& batch, size_t index) {
     model_->train();
     logits = model_->forward(x, seed_tensor);
   }
-  return torch::binary_cross_entropy_with_logits(logits, y);
+  return torch::binary_cross_entropy_with_logits(logits, batch.labels);
 }
 
 EvalSettings FinetuneTask::eval_settings(const engine::RunContext& run) const {

@@ -12,6 +12,7 @@
 #include "data/preprocess.h"
 #include "data/wfdb.h"
 #include "data/dataset_info.h"
+#include "engine/device.h"
 #include "engine/runtime.h"
 #include "eval/metrics.h"
 #include "eval/run_outputs.h"
@@ -52,6 +53,7 @@ int run_evaluate(comm::Communicator& comm, const EvaluateOptions& o) {
   engine::configure_threads(o.threads, comm.local_size());
   ECG_CHECK(o.split == "test" || o.split == "val", "--split must be test or val (got '{}')", o.split);
   InferenceModel im = load_inference_model(o.checkpoint);
+  im.model->to(engine::resolve_device(o.device, comm.local_rank()));
   TrainOptions topts;
   topts.data = o.data;
   topts.task = o.task;
@@ -112,17 +114,18 @@ namespace {
 std::vector<float> score_signals(InferenceModel& im, std::vector<float>& signals, int64_t n, int64_t total,
                                  int crops, int batch_size) {
   torch::NoGradGuard no_grad;
+  const torch::Device device = im.model->pos_embedding().device();
   auto lead_rows = sharding::lead_indices_from_names(im.model->config().leads);
   auto index = torch::tensor(std::vector<int64_t>(lead_rows.begin(), lead_rows.end()), torch::kInt64);
-  auto all = torch::from_blob(signals.data(), {n, 12, total}, torch::kFloat32).index_select(1, index);
+  auto all = torch::from_blob(signals.data(), {n, 12, total}, torch::kFloat32).index_select(1, index).to(device);
   const int64_t crop = im.model->config().seq_len();
   auto offsets = eval_crop_offsets(total, crop, crops);
   std::vector<float> out;
   for (int64_t b = 0; b < n; b += batch_size) {
     auto x = all.narrow(0, b, std::min<int64_t>(batch_size, n - b));
-    torch::Tensor probs = torch::zeros({x.size(0), im.model->config().num_classes});
+    torch::Tensor probs = torch::zeros({x.size(0), im.model->config().num_classes}, torch::TensorOptions().device(device));
     for (int64_t off : offsets) probs += torch::sigmoid(im.model->forward(x.narrow(2, off, crop)));
-    probs = (probs / static_cast<double>(offsets.size())).contiguous();
+    probs = (probs / static_cast<double>(offsets.size())).to(torch::kCPU).contiguous();
     out.insert(out.end(), probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
   }
   return out;
@@ -133,6 +136,7 @@ std::vector<float> score_signals(InferenceModel& im, std::vector<float>& signals
 int run_predict(const PredictOptions& o) {
   engine::configure_threads(o.threads, 1);
   InferenceModel im = load_inference_model(o.checkpoint);
+  im.model->to(engine::resolve_device(o.device, 0));
   ECG_CHECK(fs::exists(o.input), "--input {}: no such file", o.input);
   std::vector<std::string> ids;
   std::vector<float> signals;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "comm/communicator.h"
+#include "engine/engine_options.h"
 #include "model/st_mem.h"
 
 namespace ecg::finetune {
@@ -35,6 +36,7 @@ struct EvaluateOptions {
   uint64_t seed = 0;
   int threads = 0;
   double timeout = 300;
+  engine::DeviceChoice device = engine::DeviceChoice::auto_select;
 };
 
 int run_evaluate(comm::Communicator& comm, const EvaluateOptions& options);
@@ -46,6 +48,7 @@ struct PredictOptions {
   int eval_crops = 3;
   int batch_size = 32;
   int threads = 0;
+  engine::DeviceChoice device = engine::DeviceChoice::auto_select;
 };
 
 int run_predict(const PredictOptions& options);

@@ -1,9 +1,10 @@
 // `ecgdist evaluate`: score a split of a preprocessed file with an existing checkpoint.
 #include <memory>
 
+#include "finetune/inference.h"
 #include "launcher/command_registry.h"
 #include "launcher/distributed_session.h"
-#include "finetune/inference.h"
+#include "launcher/engine_cli.h"
 
 namespace ecg::launcher {
 namespace {
@@ -24,6 +25,7 @@ const RegisterCommand kRegister{CommandSpec{
       sub.add_option("--bootstrap", o->bootstrap, "bootstrap resamples for the CIs");
       sub.add_option("--seed", o->seed, "bootstrap seed");
       sub.add_option("--threads", o->threads, "intra-op threads per rank (0 = cores / ranks per node)");
+      add_device_option(sub, o->device);
       sub.add_option("--timeout", o->timeout, "seconds before a stuck collective is fatal");
       return [o]() {
         DistributedSession session("mpi", o->timeout);

@@ -1,8 +1,9 @@
 // `ecgdist predict`: probabilities for new recordings with a trained checkpoint.
 #include <memory>
 
-#include "launcher/command_registry.h"
 #include "finetune/inference.h"
+#include "launcher/command_registry.h"
+#include "launcher/engine_cli.h"
 
 namespace ecg::launcher {
 namespace {
@@ -18,6 +19,7 @@ const RegisterCommand kRegister{CommandSpec{
       sub.add_option("--eval-crops", o->eval_crops, "equally spaced windows averaged per record");
       sub.add_option("--batch-size", o->batch_size, "records per forward pass");
       sub.add_option("--threads", o->threads, "intra-op threads (0 = all cores)");
+      add_device_option(sub, o->device);
       return [o]() { return finetune::run_predict(*o); };
     }}};
 

@@ -1,6 +1,16 @@
 #include "launcher/engine_cli.h"
 
+#include <map>
+
 namespace ecg::launcher {
+
+void add_device_option(CLI::App& sub, engine::DeviceChoice& device) {
+  sub.add_option("--device", device, "auto (cuda:<local rank> if a GPU is visible, else cpu) | cpu | cuda")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, engine::DeviceChoice>{
+          {"auto", engine::DeviceChoice::auto_select}, {"cpu", engine::DeviceChoice::cpu},
+          {"cuda", engine::DeviceChoice::cuda}}))
+      ->default_str("auto");
+}
 
 void add_engine_options(CLI::App& sub, engine::EngineOptions& o) {
   sub.add_option("--out", o.out, "run directory (results, history, checkpoints)")->required();
@@ -8,6 +18,12 @@ void add_engine_options(CLI::App& sub, engine::EngineOptions& o) {
   sub.add_option("--threads", o.threads, "intra-op threads per rank (0 = cores / ranks per node)");
   sub.add_option("--backend", o.backend, "gradient all-reduce: auto|mpi|nccl")
       ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
+  add_device_option(sub, o.device);
+  sub.add_option("--precision", o.precision,
+                 "fp32 | bf16 (bf16 matrix products; fp32 weights, optimiser, norms, softmax, loss, gradients)")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, model::Precision>{
+          {"fp32", model::Precision::fp32}, {"bf16", model::Precision::bf16}}))
+      ->default_str("fp32");
   sub.add_option("--bucket-mb", o.bucket_mb, "gradient bucket size in MB");
   sub.add_option("--timeout", o.timeout, "seconds before a collective/data wait/eval/ckpt is fatal");
   sub.add_option("--prefetch", o.prefetch_depth, "batches prefetched per rank");

@@ -51,31 +51,45 @@ int64_t count_parameters(const torch::OrderedDict<std::string, torch::Tensor>& p
 
 // ---------------------------------------------------------------------------------------------
 AttentionImpl::AttentionImpl(int64_t width, int64_t heads, int64_t dim_head, double dropout)
-    : heads_(heads), dim_head_(dim_head), scale_(1.0 / std::sqrt(static_cast<double>(dim_head))) {
+    : heads_(heads),
+      dim_head_(dim_head),
+      scale_(1.0 / std::sqrt(static_cast<double>(dim_head))),
+      dropout_(dropout) {
   const int64_t inner = heads * dim_head;
   to_qkv = register_module("to_qkv", make_linear(width, 3 * inner));
+  out_linear_ = make_linear(inner, width);
   to_out = register_module(
-      "to_out", torch::nn::Sequential(make_linear(inner, width),
-                                      torch::nn::Dropout(torch::nn::DropoutOptions(dropout))));
+      "to_out", torch::nn::Sequential(out_linear_, torch::nn::Dropout(torch::nn::DropoutOptions(dropout))));
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
   const int64_t b = x.size(0), n = x.size(1), inner = heads_ * dim_head_;
   // One GEMM for q, k and v; the [3, B, H, N, dh] view costs no copy.
-  auto qkv = to_qkv->forward(x).view({b, n, 3, heads_, dim_head_}).permute({2, 0, 3, 1, 4});
+  auto qkv = linear_in(to_qkv, x, compute).view({b, n, 3, heads_, dim_head_}).permute({2, 0, 3, 1, 4});
   // Scaling q (N x dh) instead of the scores (N x N) is cheaper and mathematically identical.
   auto q = qkv[0] * scale_;
-  auto attn = torch::matmul(q, qkv[1].transpose(-2, -1)).softmax(-1);
-  auto out = torch::matmul(attn, qkv[2]);  // [B, H, N, dh]
-  return to_out->forward(out.transpose(1, 2).reshape({b, n, inner}));
+  // Softmax in fp32 whatever the products' dtype (the casts are no-ops in fp32).
+  auto attn = torch::matmul(q, qkv[1].transpose(-2, -1)).to(torch::kFloat).softmax(-1).to(compute);
+  auto out = torch::matmul(attn, qkv[2]).transpose(1, 2).reshape({b, n, inner});  // [B, N, H * dh]
+  if (compute == torch::kFloat) return to_out->forward(out);
+  namespace F = torch::nn::functional;
+  return F::dropout(linear_in(out_linear_, out, compute), F::DropoutFuncOptions().p(dropout_).training(is_training()));
 }
 
-FeedForwardImpl::FeedForwardImpl(int64_t width, int64_t mlp_dim, double dropout) {
+FeedForwardImpl::FeedForwardImpl(int64_t width, int64_t mlp_dim, double dropout) : dropout_(dropout) {
+  fc1_ = make_linear(width, mlp_dim);
+  fc2_ = make_linear(mlp_dim, width);
   net = register_module(
-      "net", torch::nn::Sequential(make_linear(width, mlp_dim), torch::nn::GELU(),
-                                   torch::nn::Dropout(torch::nn::DropoutOptions(dropout)),
-                                   make_linear(mlp_dim, width),
-                                   torch::nn::Dropout(torch::nn::DropoutOptions(dropout))));
+      "net", torch::nn::Sequential(fc1_, torch::nn::GELU(), torch::nn::Dropout(torch::nn::DropoutOptions(dropout)),
+                                   fc2_, torch::nn::Dropout(torch::nn::DropoutOptions(dropout))));
+}
+
+torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
+  if (compute == torch::kFloat) return net->forward(x);
+  namespace F = torch::nn::functional;
+  const auto drop = F::DropoutFuncOptions().p(dropout_).training(is_training());
+  auto h = F::dropout(torch::gelu(linear_in(fc1_, x, compute)), drop);
+  return F::dropout(linear_in(fc2_, h, compute), drop);
 }
 
 TransformerBlockImpl::TransformerBlockImpl(const StMemConfig& c, int64_t index_in, double rate)
@@ -84,6 +98,11 @@ TransformerBlockImpl::TransformerBlockImpl(const StMemConfig& c, int64_t index_i
                                      c.width, Attention(c.width, c.heads, c.dim_head, c.dropout)));
   ff = register_module("ff", std::make_shared<PreNormImpl<FeedForward>>(
                                  c.width, FeedForward(c.width, c.mlp_dim, c.dropout)));
+}
+
+void TransformerBlockImpl::set_compute_dtype(torch::ScalarType dtype) {
+  attn->fn->compute = dtype;
+  ff->fn->compute = dtype;
 }
 
 torch::Tensor TransformerBlockImpl::forward(torch::Tensor x, const torch::Tensor& sample_seeds) {
@@ -163,7 +182,8 @@ torch::Tensor StMemImpl::embed_patches(const torch::Tensor& x) {
             x.size(2), p, config_.seq_len());
   const int64_t n = x.size(2) / p;
   // Patch embedding: [B, L, n, P] -> [B, L, n, D], plus the patches' positions.
-  auto h = embed_norm_(patch_linear_(patch_norm_(x.reshape({b, leads, n, p}))));
+  const auto compute = compute_dtype(precision_);
+  auto h = embed_norm_(linear_in(patch_linear_, patch_norm_(x.reshape({b, leads, n, p})), compute).to(torch::kFloat));
   return h + pos_embedding_.slice(1, 1, n + 1).unsqueeze(1);
 }
 
@@ -201,7 +221,12 @@ torch::Tensor StMemImpl::forward_features(const torch::Tensor& x, const torch::T
 }
 
 torch::Tensor StMemImpl::forward(const torch::Tensor& x, const torch::Tensor& seeds) {
-  return head_(forward_features(x, seeds));
+  return linear_in(head_, forward_features(x, seeds), compute_dtype(precision_)).to(torch::kFloat);
+}
+
+void StMemImpl::set_precision(Precision precision) {
+  precision_ = precision;
+  for (auto& block : blocks_) block->set_compute_dtype(compute_dtype(precision));
 }
 
 void StMemImpl::reset_head(int64_t num_classes) {

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "model/precision.h"
 #include "model/st_mem_config.h"
 
 namespace ecg::model {
@@ -33,19 +34,26 @@ class AttentionImpl : public torch::nn::Module {
 
   torch::nn::Linear to_qkv{nullptr};
   torch::nn::Sequential to_out{nullptr};  // Linear(inner, D), Dropout
+  torch::ScalarType compute = torch::kFloat;  // dtype of the matrix products (model/precision.h)
 
  private:
   int64_t heads_, dim_head_;
-  double scale_;
+  double scale_, dropout_;
+  torch::nn::Linear out_linear_{nullptr};  // to_out's Linear
 };
 TORCH_MODULE(Attention);
 
 class FeedForwardImpl : public torch::nn::Module {
  public:
   FeedForwardImpl(int64_t width, int64_t mlp_dim, double dropout);
-  torch::Tensor forward(const torch::Tensor& x) { return net->forward(x); }
+  torch::Tensor forward(const torch::Tensor& x);
 
   torch::nn::Sequential net{nullptr};  // Linear, GELU, Dropout, Linear, Dropout
+  torch::ScalarType compute = torch::kFloat;
+
+ private:
+  torch::nn::Linear fc1_{nullptr}, fc2_{nullptr};
+  double dropout_;
 };
 TORCH_MODULE(FeedForward);
 
@@ -67,6 +75,7 @@ class TransformerBlockImpl : public torch::nn::Module {
   TransformerBlockImpl(const StMemConfig& config, int64_t index, double drop_path_rate);
   // sample_seeds: optional int64 [B] for deterministic drop-path (see drop_path.h).
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& sample_seeds);
+  void set_compute_dtype(torch::ScalarType dtype);
 
   std::shared_ptr<PreNormImpl<Attention>> attn;
   std::shared_ptr<PreNormImpl<FeedForward>> ff;
@@ -100,6 +109,9 @@ class StMemImpl : public torch::nn::Module {
   torch::nn::Linear& head() { return head_; }
   // Replaces the head by a freshly initialised Linear(width, num_classes).
   void reset_head(int64_t num_classes);
+  // fp32, or bf16 matrix products with fp32 weights, norms, softmax and outputs.
+  void set_precision(Precision precision);
+  Precision precision() const { return precision_; }
   // Stochastic depth: rates rise linearly from 0 (block 0) to rate (last block).
   void set_drop_path(double rate);
   std::vector<double> drop_path_rates() const;
@@ -110,6 +122,7 @@ class StMemImpl : public torch::nn::Module {
 
  private:
   void init_weights();
+  Precision precision_ = Precision::fp32;
 
   StMemConfig config_;
   std::vector<int64_t> lead_indices_;

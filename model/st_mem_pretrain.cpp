@@ -132,6 +132,11 @@ StMemPretrainImpl::StMemPretrainImpl(PretrainConfig config) : config_(std::move(
   init_weights();
 }
 
+void StMemPretrainImpl::set_precision(Precision precision) {
+  encoder_->set_precision(precision);
+  for (auto& block : blocks_) block->set_compute_dtype(compute_dtype(precision));
+}
+
 void StMemPretrainImpl::init_weights() {
   // As ST-MEM's initialize_weights: fixed sin-cos positions (encoder and decoder), N(0, 0.02)
   // SEP, lead and mask embeddings, xavier-uniform Linear weights, zero biases, LayerNorm 1/0.
@@ -177,7 +182,8 @@ PretrainOutput StMemPretrainImpl::forward(const torch::Tensor& x, const LeadMask
 
   // Decoder: mask tokens in the removed slots, back in position order, per lead.
   const int64_t dd = config_.decoder_width, slots = config_.encoder.num_patches;
-  auto h = to_decoder_embedding_(latent).view({b, leads, k + 2, dd});
+  const auto compute = compute_dtype(encoder_->precision());
+  auto h = linear_in(to_decoder_embedding_, latent, compute).to(torch::kFloat).view({b, leads, k + 2, dd});
   auto removed = mask_embedding_.view({1, 1, 1, dd}).expand({b, leads, n - k, dd});
   auto body = torch::cat({h.slice(2, 1, k + 1), removed}, 2)
                   .gather(2, masks.restore_ids.unsqueeze(-1).expand({b, leads, n, dd}));
@@ -188,7 +194,10 @@ PretrainOutput StMemPretrainImpl::forward(const torch::Tensor& x, const LeadMask
   // per-lead loop in one pass.
   auto tokens = torch::cat({left, body, right}, 2).reshape({b * leads, n + 2, dd});
   for (auto& block : blocks_) tokens = block->forward(tokens, {});
-  auto pred = decoder_head_(decoder_norm_(tokens)).view({b, leads, n + 2, -1}).slice(2, 1, n + 1);
+  auto pred = linear_in(decoder_head_, decoder_norm_(tokens), compute)
+                  .to(torch::kFloat)
+                  .view({b, leads, n + 2, -1})
+                  .slice(2, 1, n + 1);
 
   auto per_patch = (pred - patch_targets(x)).pow(2).mean(-1);  // [B, L, n]
   PretrainOutput out;

@@ -79,6 +79,8 @@ class StMemPretrainImpl : public torch::nn::Module {
 
   const PretrainConfig& config() const { return config_; }
   StMem& encoder() { return encoder_; }
+  // The encoder's and the decoder's matrix products in fp32 or bf16 (model/precision.h).
+  void set_precision(Precision precision);
 
  private:
   void init_weights();

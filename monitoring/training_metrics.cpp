@@ -110,6 +110,12 @@ TrainingMetrics::TrainingMetrics(int rank, int world_size, Clock clock)
                         "Estimated seconds until the current stage ends (0 = unknown)", labels);
   resident_memory_ =
       &gauge(r, "ecgdist_resident_memory_bytes", "Resident memory of this rank's process", labels);
+  gpu_allocated_ = &gauge(r, "ecgdist_gpu_memory_allocated_bytes",
+                          "GPU memory held by tensors of this rank (0 on CPU ranks)", labels);
+  gpu_reserved_ = &gauge(r, "ecgdist_gpu_memory_reserved_bytes",
+                         "GPU memory reserved by this rank's caching allocator (0 on CPU ranks)", labels);
+  gpu_peak_ = &gauge(r, "ecgdist_gpu_memory_peak_bytes",
+                     "Peak GPU memory held by tensors of this rank since it started (0 on CPU ranks)", labels);
   build_info_ = &gauge(r, "ecgdist_build_info", "Build information (always 1)", labels,
                        {{"version", ECGDIST_MONITORING_VERSION}});
 
@@ -173,6 +179,13 @@ void TrainingMetrics::set_validation(double macro_auroc, double macro_auprc) {
 
 void TrainingMetrics::set_eta_seconds(double seconds) {
   eta_seconds_->Set(seconds);
+}
+
+void TrainingMetrics::set_device_memory(std::uint64_t allocated, std::uint64_t reserved,
+                                        std::uint64_t peak_allocated) {
+  gpu_allocated_->Set(static_cast<double>(allocated));
+  gpu_reserved_->Set(static_cast<double>(reserved));
+  gpu_peak_->Set(static_cast<double>(peak_allocated));
 }
 
 void TrainingMetrics::refresh_process_stats() {

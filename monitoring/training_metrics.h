@@ -63,6 +63,8 @@ class TrainingMetrics {
   void set_validation(double macro_auroc, double macro_auprc);
   // Estimated seconds until the current stage ends (from the progress display); 0 = unknown.
   void set_eta_seconds(double seconds);
+  // The rank's GPU memory from LibTorch's caching allocator (stays 0 on CPU ranks).
+  void set_device_memory(std::uint64_t allocated, std::uint64_t reserved, std::uint64_t peak_allocated);
   // Refreshes the gauges sampled from the process (memory); on_step calls it too.
   void refresh_process_stats();
 
@@ -96,6 +98,9 @@ class TrainingMetrics {
   prometheus::Gauge* start_time_;
   prometheus::Gauge* eta_seconds_;
   prometheus::Gauge* resident_memory_;
+  prometheus::Gauge* gpu_allocated_;
+  prometheus::Gauge* gpu_reserved_;
+  prometheus::Gauge* gpu_peak_;
   prometheus::Gauge* build_info_;
 };
 

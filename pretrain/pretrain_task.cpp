@@ -10,6 +10,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/stopwatch.h"
 #include "data/dataset_info.h"
 #include "data/manifest.h"
 #include "engine/checkpoint_files.h"
@@ -25,10 +26,7 @@ namespace fs = std::filesystem;
 namespace ecg::pretrain {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
+using Clock = SteadyClock;
 
 // Sampler epoch key of the held-out masks: fixed, so every evaluation uses the same masks.
 constexpr int64_t kHeldoutMaskEpoch = 7777777;
@@ -47,6 +45,14 @@ std::vector<int64_t> records_of_folds(const data::DatasetInfo& data, const std::
     if (folds.empty() || std::find(folds.begin(), folds.end(), f) != folds.end()) out.push_back(i);
   }
   return out;
+}
+
+// Masks are drawn on the host from the samples' seeds; the model uses them where it lives.
+model::LeadMasks on_device(model::LeadMasks masks, torch::Device device) {
+  masks.keep_ids = masks.keep_ids.to(device);
+  masks.restore_ids = masks.restore_ids.to(device);
+  masks.mask = masks.mask.to(device);
+  return masks;
 }
 
 struct PretrainEpoch {
@@ -73,6 +79,7 @@ class PretrainTask final : public engine::Task {
   const PretrainOptions& options() const { return o_; }
 
   const char* command() const override { return "pretrain"; }
+  nlohmann::json options_json() const override { return o_; }
   void prepare(const engine::RunContext& run) override;
   torch::nn::Module& build_model(const engine::RunContext& run) override;
   std::vector<engine::StageSpec> plan() const override;
@@ -81,7 +88,7 @@ class PretrainTask final : public engine::Task {
   void resume(const engine::RunContext& run, const model::LoadedCheckpoint& checkpoint,
               const std::string& path) override;
   model::NamedTensors start_stage(size_t index) override;
-  torch::Tensor loss(sharding::Batch& batch, size_t index) override;
+  torch::Tensor loss(const engine::DeviceBatch& batch, size_t index) override;
   bool end_epoch(const engine::RunContext& run, const engine::EpochEnd& end) override;
   nlohmann::json checkpoint_meta() const override;
   void finish(const engine::RunContext& run) override;
@@ -121,10 +128,6 @@ void PretrainTask::prepare(const engine::RunContext& run) {
             train_records_.size(), o_.folds.empty() ? "all" : fmt::format("{}", fmt::join(o_.folds, ",")),
             o_.batch_size);
   if (run.comm.rank() == 0) {
-    nlohmann::json resolved = o_;
-    resolved["world_size"] = run.comm.size();
-    resolved["backend"] = run.comm.backend();
-    log::info("ecgdist pretrain: resolved configuration\n{}", resolved.dump(2));
     log::info("data: {} records in the file, {} to pretrain on, {} held out", data_.n_records,
               train_records_.size(), val_records_.size());
   }
@@ -136,6 +139,7 @@ torch::nn::Module& PretrainTask::build_model(const engine::RunContext&) {
   config.norm_pix_loss = o_.norm_pix_loss;
   torch::manual_seed(o_.seed);
   model_ = model::StMemPretrain(config);
+  model_->set_precision(o_.precision);
   return *model_;
 }
 
@@ -197,12 +201,13 @@ model::NamedTensors PretrainTask::start_stage(size_t) {
   return trainable;
 }
 
-torch::Tensor PretrainTask::loss(sharding::Batch& batch, size_t) {
-  auto x = torch::from_blob(batch.signals.data(), {batch.size, batch.leads, batch.samples}, torch::kFloat32);
-  const int64_t patches = batch.samples / model_->config().encoder.patch_size;
-  auto masks = model::random_lead_masks(item_seeds(batch.items), batch.leads, patches, o_.mask_ratio);
+torch::Tensor PretrainTask::loss(const engine::DeviceBatch& batch, size_t) {
+  const sharding::Batch& host = *batch.host;
+  const int64_t patches = host.samples / model_->config().encoder.patch_size;
+  auto masks = on_device(model::random_lead_masks(item_seeds(host.items), host.leads, patches, o_.mask_ratio),
+                         batch.signals.device());
   model_->train();
-  return model_->forward(x, masks).loss;
+  return model_->forward(batch.signals, masks).loss;
 }
 
 double PretrainTask::validation_loss(const engine::RunContext& run) {
@@ -318,11 +323,13 @@ double heldout_reconstruction_loss(model::StMemPretrain& model, comm::Communicat
     sharding::Prefetcher prefetcher(path, sharding::eval_batches(shard.records, batch, seed, kHeldoutMaskEpoch),
                                     data::LabelMatrix{}, config);
     const int64_t p = model->config().encoder.patch_size;
+    const torch::Device device = model->encoder()->pos_embedding().device();
     while (!prefetcher.done()) {
       sharding::Batch b = prefetcher.next();
-      auto x = torch::from_blob(b.signals.data(), {b.size, b.leads, b.samples}, torch::kFloat32);
-      auto masks = model::random_lead_masks(item_seeds(b.items), b.leads, b.samples / p,
-                                            model->config().mask_ratio);
+      auto x = torch::from_blob(b.signals.data(), {b.size, b.leads, b.samples}, torch::kFloat32).to(device);
+      auto masks = on_device(model::random_lead_masks(item_seeds(b.items), b.leads, b.samples / p,
+                                                      model->config().mask_ratio),
+                             device);
       auto out = model->forward(x, masks);
       const double masked = masks.mask.sum().item<double>();
       sums[0] += out.loss.item<double>() * masked;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Data-parallel throughput in ONE run, same model, data, global batch, threads and BLAS settings:
-#   ecgdist train with 1 rank and with 2 ranks (mpirun)  -> scaling efficiency
-#   PyTorch DDP (gloo, python3-torch, ranks started by hand) with 2 ranks -> ecgdist/DDP ratio
+# Data-parallel throughput and peak memory in ONE run, same model, data, global batch, threads and
+# BLAS settings:
+#   ecgdist train, fp32 and --precision bf16, 1 rank and 2 ranks (mpirun) -> scaling, bf16 speed-up
+#   PyTorch DDP (gloo, python3-torch, ranks started by hand), fp32 and the model cast to bf16
+# Peak resident memory of every process is measured with /usr/bin/time (max RSS, per rank).
 # Usage: bench/ddp/compare.sh [model=tiny] [global_batch=32] [records=1200]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,29 +18,52 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 $BIN synth --out "$W/ptbxl" --records "$RECORDS" --sampling-rate 100 --seed 1 >/dev/null
 $BIN preprocess --ptbxl "$W/ptbxl" --out "$W/d.h5" --sampling-rate 100 >/dev/null
-common="--data $W/d.h5 --task superdiagnostic --recipe fine-tune --model $MODEL --epochs 1 --batch-size $BATCH --threads 1 --bootstrap 0 --eval-crops 1 --progress off"
+common="--data $W/d.h5 --task superdiagnostic --recipe fine-tune --model $MODEL --epochs 1 --batch-size $BATCH --threads 1 --bootstrap 0 --eval-crops 1 --progress off --device cpu"
 sps() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['samples_per_second'])" "$1/results.json"; }
+# Max RSS in MB over the files given (one per rank).
+rss() { cat "$@" | awk 'max < $1 { max = $1 } END { printf "%.0f", max / 1024 }'; }
+timed() { local out=$1; shift; /usr/bin/time -f %M -o "$out" "$@"; }
 
-$BIN train $common --out "$W/np1" >/dev/null
-one=$(sps "$W/np1")
-mpirun -np 2 --oversubscribe --bind-to none -x OPENBLAS_NUM_THREADS -x OMP_NUM_THREADS \
-  $BIN train $common --out "$W/np2" >/dev/null
-two=$(sps "$W/np2")
-steps=$(python3 -c "import json; j=json.load(open('$W/np2/results.json')); print(max(5, j['samples_seen']//$BATCH))")
-
-port=$((20000 + RANDOM % 20000))
-for r in 1 0; do
-  MASTER_ADDR=127.0.0.1 MASTER_PORT=$port RANK=$r WORLD_SIZE=2 /usr/bin/python3 bench/ddp/ddp_reference.py \
-    --data "$W/d.h5" --size "$MODEL" --batch "$BATCH" --steps "$steps" --threads 1 > "$W/ddp$r.log" 2>&1 &
+declare -A SPS RSS
+for precision in fp32 bf16; do
+  timed "$W/rss.np1.$precision" $BIN train $common --precision "$precision" --out "$W/np1.$precision" >/dev/null
+  SPS[np1.$precision]=$(sps "$W/np1.$precision")
+  RSS[np1.$precision]=$(rss "$W/rss.np1.$precision")
+  mpirun -np 2 --oversubscribe --bind-to none -x OPENBLAS_NUM_THREADS -x OMP_NUM_THREADS \
+    sh -c "/usr/bin/time -f %M -o $W/rss.np2.$precision.\$OMPI_COMM_WORLD_RANK $BIN train $common --precision $precision --out $W/np2.$precision" >/dev/null
+  SPS[np2.$precision]=$(sps "$W/np2.$precision")
+  RSS[np2.$precision]=$(rss "$W"/rss.np2."$precision".*)
 done
-wait
-ddp=$(sed -n 's/^samples_per_s=//p' "$W/ddp0.log")
-[ -n "$ddp" ] || { cat "$W/ddp0.log" "$W/ddp1.log"; exit 1; }
-python3 - "$MODEL" "$BATCH" "$one" "$two" "$ddp" <<'PY'
+steps=$(python3 -c "import json; j=json.load(open('$W/np2.fp32/results.json')); print(max(5, j['samples_seen']//$BATCH))")
+
+for dtype in fp32 bf16; do
+  port=$((20000 + RANDOM % 20000))
+  for r in 1 0; do
+    MASTER_ADDR=127.0.0.1 MASTER_PORT=$port RANK=$r WORLD_SIZE=2 timed "$W/rss.ddp.$dtype.$r" /usr/bin/python3 \
+      bench/ddp/ddp_reference.py --data "$W/d.h5" --size "$MODEL" --batch "$BATCH" --steps "$steps" --threads 1 \
+      --dtype "$dtype" > "$W/ddp.$dtype.$r.log" 2>&1 &
+  done
+  wait
+  SPS[ddp.$dtype]=$(sed -n 's/^samples_per_s=//p' "$W/ddp.$dtype.0.log")
+  [ -n "${SPS[ddp.$dtype]}" ] || { cat "$W/ddp.$dtype.0.log" "$W/ddp.$dtype.1.log"; exit 1; }
+  RSS[ddp.$dtype]=$(rss "$W"/rss.ddp."$dtype".*)
+done
+
+python3 - "$MODEL" "$BATCH" "${SPS[np1.fp32]}" "${SPS[np2.fp32]}" "${SPS[np1.bf16]}" "${SPS[np2.bf16]}" \
+  "${SPS[ddp.fp32]}" "${SPS[ddp.bf16]}" "${RSS[np1.fp32]}" "${RSS[np2.fp32]}" "${RSS[np1.bf16]}" \
+  "${RSS[np2.bf16]}" "${RSS[ddp.fp32]}" "${RSS[ddp.bf16]}" <<'PY'
 import sys
-model, batch, one, two, ddp = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:])
-print(f"model {model}, global batch {batch}, 1 thread per rank")
-print(f"ecgdist 1 rank : {one:8.2f} samples/s")
-print(f"ecgdist 2 ranks: {two:8.2f} samples/s   scaling efficiency {two / (2 * one):.2f}")
-print(f"PyTorch DDP 2  : {ddp:8.2f} samples/s   ecgdist/DDP ratio {two / ddp:.2f}")
+model, batch = sys.argv[1], sys.argv[2]
+one32, two32, one16, two16, ddp32, ddp16 = map(float, sys.argv[3:9])
+r = list(map(int, sys.argv[9:15]))
+print(f"model {model}, global batch {batch}, 1 thread per rank, one run")
+print(f"{'':26s} {'samples/s':>10s} {'peak RSS/rank':>14s}")
+print(f"{'ecgdist fp32, 1 rank':26s} {one32:10.2f} {r[0]:11d} MB")
+print(f"{'ecgdist fp32, 2 ranks':26s} {two32:10.2f} {r[1]:11d} MB   scaling efficiency {two32 / (2 * one32):.2f}")
+print(f"{'ecgdist bf16, 1 rank':26s} {one16:10.2f} {r[2]:11d} MB   bf16/fp32 {one16 / one32:.2f}x")
+print(f"{'ecgdist bf16, 2 ranks':26s} {two16:10.2f} {r[3]:11d} MB   bf16/fp32 {two16 / two32:.2f}x")
+print(f"{'PyTorch DDP fp32, 2 ranks':26s} {ddp32:10.2f} {r[4]:11d} MB")
+print(f"{'PyTorch DDP bf16 model':26s} {ddp16:10.2f} {r[5]:11d} MB")
+print(f"ecgdist fp32 / DDP fp32: {two32 / ddp32:.2f}x   ecgdist bf16 / DDP fp32: {two16 / ddp32:.2f}x   "
+      f"ecgdist bf16 / DDP bf16 model: {two16 / ddp16:.2f}x")
 PY

@@ -2,6 +2,8 @@
 # of the published encoder), the same data file, global batch, random 2250-sample crops, BCE
 # loss and AdamW as `ecgdist train --recipe fine-tune`, ranks started by hand (Debian's torchrun
 # is broken): MASTER_ADDR/MASTER_PORT/RANK/WORLD_SIZE, init_method env://.
+# --dtype bf16 casts the model and its inputs to bf16 (plain PyTorch on the CPU: 1.13's CPU
+# autocast fails on this model), the loss in fp32.
 # Prints "samples_per_s=<float>" on rank 0 (global samples per second of timed steps).
 import argparse
 import os
@@ -25,6 +27,7 @@ p.add_argument('--batch', type=int, default=32, help='global batch')
 p.add_argument('--steps', type=int, default=20)
 p.add_argument('--warmup', type=int, default=2)
 p.add_argument('--threads', type=int, default=1)
+p.add_argument('--dtype', choices=['fp32', 'bf16'], default='fp32')
 a = p.parse_args()
 
 rank = int(os.environ['RANK'])
@@ -42,6 +45,8 @@ with h5py.File(a.data, 'r') as f:
 
 torch.manual_seed(0)
 model = st_mem_vit(a.size, num_classes=y_all.shape[1], drop_path_rate=0.0).train()
+dtype = torch.bfloat16 if a.dtype == 'bf16' else torch.float32
+model = model.to(dtype)
 ddp = torch.nn.parallel.DistributedDataParallel(model)
 opt = torch.optim.AdamW(ddp.parameters(), lr=1e-4, weight_decay=0.05)
 local = a.batch // world
@@ -51,9 +56,9 @@ gen = torch.Generator().manual_seed(1)
 def step():
     idx = torch.randint(0, signals.shape[0], (a.batch,), generator=gen)[rank::world]
     off = int(torch.randint(0, signals.shape[2] - 2250 + 1, (1,), generator=gen))
-    x = signals[idx, :, off:off + 2250]
+    x = signals[idx, :, off:off + 2250].to(dtype)
     opt.zero_grad(set_to_none=True)
-    loss = torch.nn.functional.binary_cross_entropy_with_logits(ddp(x), y_all[idx])
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(ddp(x).float(), y_all[idx])
     loss.backward()
     opt.step()
 

@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "engine/checkpoint_files.h"
+#include "engine/device.h"
 #include "engine/engine.h"
 #include "engine/stop_signal.h"
 #include "model/state_dict.h"
@@ -62,6 +63,7 @@ class ToyTask final : public Task {
   ToyTask(std::string data, std::vector<StageSpec> plan) : data_(std::move(data)), plan_(std::move(plan)) {}
 
   const char* command() const override { return "toy"; }
+  nlohmann::json options_json() const override { return {{"toy", true}}; }
   void prepare(const RunContext&) override { ++prepared; }
   torch::nn::Module& build_model(const RunContext&) override {
     torch::manual_seed(7);
@@ -93,8 +95,9 @@ class ToyTask final : public Task {
     }
     return trainable;
   }
-  torch::Tensor loss(sharding::Batch& batch, size_t) override {
-    auto x = torch::from_blob(batch.signals.data(), {batch.size, batch.leads * batch.samples}, torch::kFloat32);
+  torch::Tensor loss(const DeviceBatch& batch, size_t) override {
+    EXPECT_EQ(batch.signals.device(), device_seen);
+    auto x = batch.signals.reshape({batch.signals.size(0), -1});
     ++steps;
     if (nan_at_step == steps) return torch::tensor(NAN, torch::requires_grad());
     return (net->fc->forward(x / 1000.0) - 1.0).pow(2).mean();
@@ -112,6 +115,7 @@ class ToyTask final : public Task {
   void finish(const RunContext& run) override { finished_at_step = run.state.global_step; }
 
   std::shared_ptr<ToyNet> net;
+  torch::Device device_seen = torch::kCPU;
   int prepared = 0;
   int ends = 0;
   int steps = 0;
@@ -262,6 +266,59 @@ TEST_F(EngineTest, AResumedCheckpointOutsideThePlanIsRefused) {
     FAIL() << "stage 2 of 1";
   } catch (const Error& e) {
     EXPECT_NE(e.message().find("outside this run's plan"), std::string::npos) << e.message();
+  }
+}
+
+TEST(Device, ResolvesCpuAndRefusesAMissingGpu) {
+  EXPECT_EQ(resolve_device(DeviceChoice::cpu, 0), torch::Device(torch::kCPU));
+  if (torch::cuda::is_available()) GTEST_SKIP() << "this machine has a GPU";
+  EXPECT_EQ(resolve_device(DeviceChoice::auto_select, 1), torch::Device(torch::kCPU));
+  try {
+    resolve_device(DeviceChoice::cuda, 0);
+    FAIL() << "no GPU here";
+  } catch (const Error& e) {
+    EXPECT_NE(e.message().find("--device cuda"), std::string::npos) << e.message();
+  }
+}
+
+TEST(Device, CpuStagingViewsThePrefetchedBufferWithoutCopying) {
+  sharding::Batch batch;
+  batch.size = 2;
+  batch.leads = 3;
+  batch.samples = 4;
+  batch.signals.assign(24, 1.5f);
+  batch.num_classes = 2;
+  batch.labels = {1, 0, 0, 1};
+  batch.items.resize(2);
+  batch.items[0].seed = 7;
+  batch.items[1].seed = 9;
+  BatchStager stager(torch::kCPU);
+  DeviceBatch staged = stager.stage(batch);
+  EXPECT_EQ(staged.signals.data_ptr<float>(), batch.signals.data());
+  EXPECT_EQ(staged.signals.sizes(), (std::vector<int64_t>{2, 3, 4}));
+  EXPECT_TRUE(torch::equal(staged.labels, torch::tensor({{1.f, 0.f}, {0.f, 1.f}})));
+  EXPECT_EQ(staged.seeds[1].item<int64_t>(), 9);
+  EXPECT_EQ(staged.host, &batch);
+}
+
+TEST(Device, OptimiserStateMovesAndCheckpointsAsCpuTensors) {
+  auto w = torch::ones({3}, torch::requires_grad());
+  torch::optim::AdamW adamw({w}, torch::optim::AdamWOptions(0.1));
+  w.mutable_grad() = torch::full({3}, 0.5);
+  adamw.step();
+  move_optimizer_state(adamw, torch::kCPU);
+  testing::TempDir dir;
+  model::save_checkpoint(dir / "c.ckpt", {{"kind", "toy"}}, {{"w", w}}, &adamw);
+  auto w2 = torch::ones({3}, torch::requires_grad());
+  torch::optim::AdamW restored({w2}, torch::optim::AdamWOptions(0.1));
+  model::load_checkpoint(dir / "c.ckpt", &restored);
+  move_optimizer_state(restored, torch::kCPU);
+  ASSERT_EQ(restored.state().size(), 1u);
+  for (auto& item : restored.state()) {
+    auto& s = static_cast<torch::optim::AdamWParamState&>(*item.second);
+    EXPECT_TRUE(s.exp_avg().device().is_cpu());
+    EXPECT_TRUE(torch::allclose(s.exp_avg(), torch::full({3}, 0.05)));
+    EXPECT_EQ(s.step(), 1);
   }
 }
 

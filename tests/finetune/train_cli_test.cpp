@@ -208,3 +208,25 @@ TEST_F(TrainCli, BadInputIsAOneLineError) {
 }
 
 }  // namespace
+
+TEST_F(TrainCli, Bf16TrainsAndRecordsItsPrecision) {
+  const std::string out = run_dir("bf16");
+  auto r = run_ecgdist("train" + common_args() + "--recipe fine-tune --epochs 1 --device cpu --precision bf16 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("precision bf16"), std::string::npos) << r.output;
+  auto j = results(out);
+  EXPECT_EQ(j["settings"]["precision"], "bf16");
+  EXPECT_EQ(j["settings"]["device"], "cpu");
+  EXPECT_GT(j["test"]["macro_auroc"].get<double>(), 0.0);
+}
+
+TEST_F(TrainCli, ADeviceThatIsNotThereIsAOneLineError) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "this machine has a GPU";
+  auto r = run_ecgdist("train" + common_args() + "--device cuda --epochs 1 --out " + run_dir("gpu"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--device cuda"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(run_dir("gpu") + "/results.json"));
+  auto p = run_ecgdist("train" + common_args() + "--precision fp16 --out " + run_dir("fp16"));
+  EXPECT_NE(p.exit_code, 0);
+  EXPECT_NE(p.output.find("--precision"), std::string::npos) << p.output;
+}
