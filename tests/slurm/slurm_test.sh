@@ -67,9 +67,11 @@ fail() {
 }
 show_job_log() { echo "----- job log $1"; cat "$1" 2>/dev/null || true; echo "-----"; }
 
-# --- 0. the GPU template is the CPU one with another backend (only the CPU one can run here).
+# --- 0. the GPU template is the CPU one with another backend, device and default precision (only
+# the CPU one can run here).
 if ! diff <(sed -n '/^set -uo pipefail/,$p' "$template") \
-  <(sed -n '/^set -uo pipefail/,$p' "$repo/slurm/ecgdist-gpu.sbatch" | sed 's/^BACKEND=nccl$/BACKEND=mpi/'); then
+  <(sed -n '/^set -uo pipefail/,$p' "$repo/slurm/ecgdist-gpu.sbatch" | sed -e 's/^BACKEND=nccl$/BACKEND=mpi/' -e 's/^DEVICE=cuda$/DEVICE=cpu/' \
+    -e 's/^PRECISION=${PRECISION:-bf16}$/PRECISION=${PRECISION:-fp32}/'); then
   fail "slurm/ecgdist-gpu.sbatch's script body drifted from slurm/ecgdist-cpu.sbatch's"
 fi
 grep -q '^BACKEND=nccl$' "$repo/slurm/ecgdist-gpu.sbatch" || fail "GPU template does not use nccl"
