@@ -3,7 +3,9 @@
 # loss and AdamW as `ecgdist train --recipe fine-tune`, ranks started by hand (Debian's torchrun
 # is broken): MASTER_ADDR/MASTER_PORT/RANK/WORLD_SIZE, init_method env://.
 # --dtype bf16 casts the model and its inputs to bf16 (plain PyTorch on the CPU: 1.13's CPU
-# autocast fails on this model), the loss in fp32.
+# autocast fails on this model), the loss in fp32. gloo cannot broadcast or all-reduce bf16
+# ("Invalid scalar type"), so that variant is not wrapped in DDP: after backward its gradients are
+# flattened, cast to fp32, all-reduced in one call and averaged (no overlap with backward).
 # Prints "samples_per_s=<float>" on rank 0 (global samples per second of timed steps).
 import argparse
 import os
@@ -47,8 +49,26 @@ torch.manual_seed(0)
 model = st_mem_vit(a.size, num_classes=y_all.shape[1], drop_path_rate=0.0).train()
 dtype = torch.bfloat16 if a.dtype == 'bf16' else torch.float32
 model = model.to(dtype)
-ddp = torch.nn.parallel.DistributedDataParallel(model)
+if dtype == torch.float32:
+    ddp = torch.nn.parallel.DistributedDataParallel(model)
+else:
+    ddp = model
+    for p_ in model.parameters():  # rank 0's start everywhere, as DDP does
+        start = p_.data.float()
+        dist.broadcast(start, 0)
+        p_.data.copy_(start)
 opt = torch.optim.AdamW(ddp.parameters(), lr=1e-4, weight_decay=0.05)
+
+
+def allreduce_bf16_grads():
+    grads = [p_.grad for p_ in model.parameters() if p_.grad is not None]
+    flat = torch.cat([g.reshape(-1).float() for g in grads])
+    dist.all_reduce(flat)
+    flat /= world
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+        offset += g.numel()
 local = a.batch // world
 gen = torch.Generator().manual_seed(1)
 
@@ -60,6 +80,8 @@ def step():
     opt.zero_grad(set_to_none=True)
     loss = torch.nn.functional.binary_cross_entropy_with_logits(ddp(x).float(), y_all[idx])
     loss.backward()
+    if dtype != torch.float32:
+        allreduce_bf16_grads()
     opt.step()
 
 
