@@ -9,6 +9,7 @@
 #include "engine/runtime.h"
 #include "engine/step_agreement.h"
 #include "engine/stop_signal.h"
+#include "model/torch_compat.h"
 #include "sharding/prefetcher.h"
 
 namespace ecg::engine {
@@ -181,7 +182,7 @@ void Engine::train_step(Task& task, size_t index, sharding::Batch& batch, int64_
   times.forward = seconds_since(t0);
 
   auto t1 = Clock::now();
-  optimizer_->zero_grad();
+  model::zero_grad_keep(*optimizer_);
   loss.backward();
   times.backward = seconds_since(t1);
 
