@@ -83,7 +83,16 @@ struct VisitContext {
   std::string path;
 };
 
-herr_t print_object(hid_t root, const char* name, const H5O_info_t* info, void* data) {
+// HDF5 1.12 gave H5Ovisit a new callback info type (H5O_info2_t) and a `fields` argument; Debian 12
+// has 1.10, Debian 13 (scripts/check-cuda-build.sh) 1.14. print_object reads only `type`, which
+// both info types carry and H5O_INFO_BASIC fills.
+#if H5_VERSION_GE(1, 12, 0)
+using ObjectInfo = H5O_info2_t;
+#else
+using ObjectInfo = H5O_info_t;
+#endif
+
+herr_t print_object(hid_t root, const char* name, const ObjectInfo* info, void* data) {
   auto* ctx = static_cast<VisitContext*>(data);
   std::ostream& out = *ctx->out;
   const std::string full = std::string(name) == "." ? "/" : "/" + std::string(name);
@@ -120,7 +129,12 @@ std::string inspect_report(const std::string& h5_path) {
   {
     H5Handle file = h5_open_file_readonly(h5_path);
     VisitContext ctx{&out, h5_path};
-    ECG_H5_CHECK(H5Ovisit(file, H5_INDEX_NAME, H5_ITER_INC, print_object, &ctx) >= 0,
+#if H5_VERSION_GE(1, 12, 0)
+    const herr_t walked = H5Ovisit3(file, H5_INDEX_NAME, H5_ITER_INC, print_object, &ctx, H5O_INFO_BASIC);
+#else
+    const herr_t walked = H5Ovisit(file, H5_INDEX_NAME, H5_ITER_INC, print_object, &ctx);
+#endif
+    ECG_H5_CHECK(walked >= 0,
                  "{}: cannot walk the file", h5_path);
   }
 

@@ -11,6 +11,7 @@
 #include "engine/runtime.h"
 #include "engine/step_agreement.h"
 #include "engine/stop_signal.h"
+#include "model/torch_compat.h"
 #include "sharding/prefetcher.h"
 
 namespace ecg::engine {
@@ -189,7 +190,7 @@ bool Engine::run_epoch(Task& task, size_t index) {
     torch::Tensor loss = task.loss(batch, index);
     times.forward = seconds_since(t0);
     auto t1 = Clock::now();
-    optimizer_->zero_grad();
+    model::zero_grad_keep(*optimizer_);
     loss.backward();
     times.backward = seconds_since(t1);
 

@@ -2,6 +2,8 @@
 // scp_statements.csv.
 #include <gtest/gtest.h>
 
+#include <algorithm>  // std::is_sorted: GCC 14 (Debian 13) no longer pulls it in via <gtest>
+
 #include "common/error.h"
 #include "data/hdf5_layout.h"
 #include "data/labels.h"
