@@ -230,8 +230,18 @@ mkdir -p "$ROOT/tmp" && chmod 1777 "$ROOT/tmp"
 say "configuring (build directory $BUILD)"
 in_root cmake -S /src -B /build "${CMAKE_ARGS[@]}" | tee "$CACHE/cmake-configure.log" ||
   fail "cmake configure in the root failed"
+# A build killed part-way (e.g. a session ending) can leave a truncated object file newer than its
+# source, which make would then trust: objects written since an unfinished build began are
+# deleted and rebuilt.
+MARK=$BUILD/.build-in-progress
+if [ -e "$MARK" ]; then
+  say "the previous build here did not finish: rebuilding what it wrote"
+  find "$BUILD" -newer "$MARK" \( -name '*.o' -o -name '*.a' -o -name '*.gch' \) -delete
+fi
+touch "$MARK"
 say "building with -j$JOBS"
 in_root cmake --build /build -j"$JOBS" || fail "build in the root failed"
+rm -f "$MARK"
 
 # ---- 3. evidence: NCCL backend on, the binary links CUDA LibTorch and NCCL ----------------------
 echo "---- CMake:"
