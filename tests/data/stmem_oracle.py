@@ -6,7 +6,7 @@ standardisation over leads and time jointly. This script evaluates those publish
 directly so that the C++ implementation can be compared with them; it does not use ST-MEM's code.
 
 Usage (raw little-endian arrays, row-major [leads, samples]):
-  stmem_oracle.py design FS ORDER HP_HZ LP_HZ          -> JSON {"highpass": sos, "lowpass": sos}
+  stmem_oracle.py design FS ORDER HP_HZ LP_HZ [...]    -> JSON [{"highpass": sos, "lowpass": sos}, ...]
   stmem_oracle.py filtfilt IN_F64 OUT_F64 LEADS N      -> high-pass then low-pass, float64
   stmem_oracle.py eval IN_F32 OUT_F32 LEADS N CROP K   -> K equally spaced crops, float32
 """
@@ -44,9 +44,12 @@ def crop_starts(n, crop, k):
 def main(argv):
     mode = argv[1]
     if mode == "design":
-        fs, order, hp, lp = float(argv[2]), int(argv[3]), float(argv[4]), float(argv[5])
-        h, l = filters(fs, order, hp, lp)
-        print(json.dumps({"highpass": h.tolist(), "lowpass": l.tolist()}))
+        out = []
+        for i in range(2, len(argv), 4):
+            fs, order, hp, lp = float(argv[i]), int(argv[i + 1]), float(argv[i + 2]), float(argv[i + 3])
+            h, l = filters(fs, order, hp, lp)
+            out.append({"highpass": h.tolist(), "lowpass": l.tolist()})
+        print(json.dumps(out))
     elif mode == "filtfilt":
         leads, n = int(argv[4]), int(argv[5])
         x = np.fromfile(argv[2], dtype="<f8").reshape(leads, n)
