@@ -214,45 +214,82 @@ ZeroPhaseSos::ZeroPhaseSos(SosCascade sos) : sos_(std::move(sos)) {
   pad_ = 3 * taps;
 }
 
-void ZeroPhaseSos::apply(const double* x, size_t n, double* y, std::vector<double>& ext) const {
-  ECG_CHECK(n > pad_, "sosfiltfilt: {} samples, need more than the padding of {}", n, pad_);
-  ext.resize(n + 2 * pad_);
-  for (size_t i = 1; i <= pad_; ++i) {
-    ext[pad_ - i] = 2.0 * x[0] - x[i];
-    ext[pad_ + n - 1 + i] = 2.0 * x[n - 1] - x[n - 1 - i];
-  }
-  std::copy(x, x + n, ext.begin() + static_cast<std::ptrdiff_t>(pad_));
-  filter_extended(ext, n, y);
+void ZeroPhaseSos::apply(const double* x, size_t n, double* y, std::vector<double>& scratch) const {
+  apply_rows_impl(x, 1, n, n, y, scratch);
 }
 
-void ZeroPhaseSos::apply(const float* x, size_t n, double* y, std::vector<double>& ext) const {
-  ECG_CHECK(n > pad_, "sosfiltfilt: {} samples, need more than the padding of {}", n, pad_);
-  ext.resize(n + 2 * pad_);
-  for (size_t i = 1; i <= pad_; ++i) {
-    // float32 arithmetic on purpose: numpy pads a float32 array in float32.
-    ext[pad_ - i] = static_cast<double>(2.0f * x[0] - x[i]);
-    ext[pad_ + n - 1 + i] = static_cast<double>(2.0f * x[n - 1] - x[n - 1 - i]);
-  }
-  std::copy(x, x + n, ext.begin() + static_cast<std::ptrdiff_t>(pad_));
-  filter_extended(ext, n, y);
+void ZeroPhaseSos::apply(const float* x, size_t n, double* y, std::vector<double>& scratch) const {
+  apply_rows_impl(x, 1, n, n, y, scratch);
 }
 
-void ZeroPhaseSos::filter_extended(std::vector<double>& ext, size_t n, double* y) const {
-  const size_t m = ext.size();
-  std::vector<BiquadState> state(step_state_.size());
-  // Forward pass, started in the steady state of the first padded value.
-  for (size_t s = 0; s < state.size(); ++s) {
-    state[s] = {step_state_[s][0] * ext[0], step_state_[s][1] * ext[0]};
+void ZeroPhaseSos::apply_rows(const double* x, size_t rows, size_t stride, size_t n, double* y,
+                              std::vector<double>& scratch) const {
+  apply_rows_impl(x, rows, stride, n, y, scratch);
+}
+
+void ZeroPhaseSos::apply_rows(const float* x, size_t rows, size_t stride, size_t n, double* y,
+                              std::vector<double>& scratch) const {
+  apply_rows_impl(x, rows, stride, n, y, scratch);
+}
+
+template <typename T>
+void ZeroPhaseSos::apply_rows_impl(const T* x, size_t rows, size_t stride, size_t n, double* y,
+                                   std::vector<double>& ext) const {
+  ECG_CHECK(n > pad_, "sosfiltfilt: {} samples, need more than the padding of {}", n, pad_);
+  ECG_CHECK(rows >= 1 && stride >= n, "sosfiltfilt: {} rows with stride {} for {} samples", rows,
+            stride, n);
+  // The odd extension, time-major: ext[i * rows + r] is sample i - pad of row r. The padding is
+  // formed in T's arithmetic (float32 for float32 rows, as numpy pads a float32 array).
+  const size_t m = n + 2 * pad_;
+  ext.resize(m * rows);
+  for (size_t r = 0; r < rows; ++r) {
+    const T* row = x + r * stride;
+    const T two = 2;
+    for (size_t i = 1; i <= pad_; ++i) {
+      ext[(pad_ - i) * rows + r] = static_cast<double>(two * row[0] - row[i]);
+      ext[(pad_ + n - 1 + i) * rows + r] = static_cast<double>(two * row[n - 1] - row[n - 1 - i]);
+    }
+    for (size_t t = 0; t < n; ++t) ext[(pad_ + t) * rows + r] = static_cast<double>(row[t]);
   }
-  sos_filter(sos_, ext.data(), m, state);
-  // Backward pass on the reversed sequence, started in the steady state of its first value.
-  std::reverse(ext.begin(), ext.end());
-  for (size_t s = 0; s < state.size(); ++s) {
-    state[s] = {step_state_[s][0] * ext[0], step_state_[s][1] * ext[0]};
+  filter_interleaved(ext.data(), rows, m);
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t t = 0; t < n; ++t) y[r * n + t] = ext[(pad_ + t) * rows + r];
   }
-  sos_filter(sos_, ext.data(), m, state);
-  // ext is reversed: output sample t sits at m - 1 - (pad + t).
-  for (size_t t = 0; t < n; ++t) y[t] = ext[m - 1 - pad_ - t];
+}
+
+void ZeroPhaseSos::filter_interleaved(double* ext, size_t rows, size_t m) const {
+  const size_t ns = sos_.size();
+  std::vector<double> state(2 * ns * rows);
+  // One pass over all rows, from sample `first` towards `last` (inclusive), started in the steady
+  // state of each row's first value -- forward, then backward on the forward output.
+  auto pass = [&](bool forward) {
+    const size_t first = forward ? 0 : m - 1;
+    for (size_t s = 0; s < ns; ++s) {
+      for (size_t r = 0; r < rows; ++r) {
+        state[2 * s * rows + r] = step_state_[s][0] * ext[first * rows + r];
+        state[(2 * s + 1) * rows + r] = step_state_[s][1] * ext[first * rows + r];
+      }
+    }
+    for (size_t k = 0; k < m; ++k) {
+      double* v = ext + (forward ? k : m - 1 - k) * rows;
+      for (size_t s = 0; s < ns; ++s) {
+        const Biquad& q = sos_[s];
+        const double b0 = q.b[0], b1 = q.b[1], b2 = q.b[2], a1 = q.a[1], a2 = q.a[2];
+        double* z0 = state.data() + 2 * s * rows;
+        double* z1 = z0 + rows;
+        // Same expression as sos_filter, one row per lane.
+        for (size_t r = 0; r < rows; ++r) {
+          const double in = v[r];
+          const double out = b0 * in + z0[r];
+          z0[r] = b1 * in - a1 * out + z1[r];
+          z1[r] = b2 * in - a2 * out;
+          v[r] = out;
+        }
+      }
+    }
+  };
+  pass(true);
+  pass(false);
 }
 
 }  // namespace ecg::data

@@ -77,8 +77,20 @@ class ZeroPhaseSos {
   // The same for a float32 signal (padding formed in float32, see the file comment).
   void apply(const float* x, size_t n, double* y, std::vector<double>& scratch) const;
 
+  // Filters `rows` signals of n samples at once: row r is x[r * stride + t], the result goes to
+  // y[r * n + t] (x and y may alias when stride == n). The rows run interleaved so that the
+  // recursions of different rows overlap (SIMD across rows); each row's arithmetic is exactly that
+  // of apply(), so the result is bit-identical to filtering the rows one by one.
+  void apply_rows(const double* x, size_t rows, size_t stride, size_t n, double* y,
+                  std::vector<double>& scratch) const;
+  void apply_rows(const float* x, size_t rows, size_t stride, size_t n, double* y,
+                  std::vector<double>& scratch) const;
+
  private:
-  void filter_extended(std::vector<double>& ext, size_t n, double* y) const;
+  template <typename T>
+  void apply_rows_impl(const T* x, size_t rows, size_t stride, size_t n, double* y,
+                       std::vector<double>& scratch) const;
+  void filter_interleaved(double* ext, size_t rows, size_t m) const;
 
   SosCascade sos_;
   std::vector<BiquadState> step_state_;

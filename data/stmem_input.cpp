@@ -83,13 +83,11 @@ void StMemInput::filter_and_standardize(const float* record, int64_t record_samp
             "st-mem input: crop [{}, {}) outside a record of {} samples", start,
             start + spec_.crop_samples, record_samples);
   const auto n = static_cast<size_t>(spec_.crop_samples);
+  // All leads at once (bit-identical to one lead at a time, several times faster).
   std::vector<double> scratch;
-  for (int l = 0; l < spec_.leads; ++l) {
-    const float* in = record + static_cast<int64_t>(l) * record_samples + start;
-    double* row = out + static_cast<size_t>(l) * n;
-    highpass_.apply(in, n, row, scratch);
-    lowpass_.apply(row, n, row, scratch);
-  }
+  const auto leads = static_cast<size_t>(spec_.leads);
+  highpass_.apply_rows(record + start, leads, static_cast<size_t>(record_samples), n, out, scratch);
+  lowpass_.apply_rows(out, leads, n, n, out, scratch);
   standardize_jointly(out, static_cast<size_t>(spec_.leads) * n);
 }
 
