@@ -20,8 +20,8 @@
 // Randomness: every draw of a training crop comes from one stream keyed by `sample_seed`; the
 // trainer passes sharding::sample_seed(seed, epoch, record) (SampleItem::seed), so a resumed or
 // rescaled run sees the same crop and augmentation for the same (seed, epoch, record).
-// Not thread-hostile: StMemInput is immutable after construction, its methods are const and
-// thread-safe (the scratch buffers are per call).
+// Threads: StMemInput is immutable after construction; its methods are const and thread-safe (the
+// scratch buffers are per call), so the prefetcher's workers can share one instance.
 #pragma once
 
 #include <cstdint>
