@@ -116,6 +116,20 @@ TEST(Butterworth, StMemSectionsMatchScipyValues) {
   EXPECT_EQ(zi[1][0], 0.0);
 }
 
+TEST(Butterworth, StepStateStartsAConstantWithoutTransient) {
+  // Started in sos_step_state * c, a constant input c is already the steady state: the high-pass
+  // outputs 0 and the low-pass c from the first sample on (what sosfiltfilt's zi is for).
+  for (auto [band, cutoff, gain] : {std::tuple{FilterBand::kHighPass, 0.67, 0.0},
+                                    std::tuple{FilterBand::kLowPass, 40.0, 1.0}}) {
+    const auto sos = design_butterworth({5, cutoff, band, 250.0});
+    auto state = sos_step_state(sos);
+    for (auto& z : state) z = {z[0] * 3.0, z[1] * 3.0};
+    std::vector<double> x(500, 3.0);
+    sos_filter(sos, x.data(), x.size(), state);
+    for (double v : x) ASSERT_NEAR(v, 3.0 * gain, 1e-12);
+  }
+}
+
 TEST(Butterworth, DesignsMatchScipyAcrossOrdersAndRates) {
   struct Case {
     double fs;
