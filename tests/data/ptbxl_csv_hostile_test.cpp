@@ -41,7 +41,7 @@ void expect_db_error(const std::string& rows, const std::vector<std::string>& fr
 
 TEST(PtbxlCsvHostile, FoldAndIdsOutOfRangeNameTheRow) {
   const std::string ok = "1,2,{},3,a,b\n";
-  for (const char* fold : {"0", "11", "-1", "1e300", "nan", "3.5", " 3"}) {
+  for (const char* fold : {"0", "11", "-1", "1e300", "nan", "3.5", "0x3"}) {
     expect_db_error(ok + "2,2,{}," + std::string(fold) + ",a,b\n", {"row 3", "strat_fold"});
   }
   expect_db_error(ok + "2,2,{},11,a,b\n", {"row 3", "strat_fold 11 outside 1..10"});
