@@ -182,6 +182,7 @@ EOF
 # The mpirun options that make Open MPI use the namespaced nodes (and only their network).
 ncl_mpirun_args() {
   local tune=${NCL_TUNE:-$NCL_REPO/slurm/openmpi-mca.conf}
+  # shellcheck disable=SC2054  # tcp,self is one word
   local a=(--hostfile "$NCL_DIR/hostfile" --mca plm_rsh_agent "$NCL_DIR/agent"
     --mca btl tcp,self --mca btl_tcp_if_include "${NCL_SUBNET}.0/24"
     --mca oob_tcp_if_include "${NCL_SUBNET}.0/24" --bind-to none)
@@ -215,6 +216,7 @@ ncl_heal() { ip -n "$(ncl_head)" link set "$(ncl_port "$1")" up; }
 ncl_kill_node() { _ncl_kill_ns "$(ncl_ns "$1")"; }
 
 # ncl_pids [NS...]: PIDs of the processes in the given namespaces [head and every node].
+# shellcheck disable=SC2120  # callers may name namespaces
 ncl_pids() {
   local nss=("$@") i
   if [ ${#nss[@]} -eq 0 ]; then
