@@ -3,6 +3,7 @@
 # (tests/cluster/netns_cluster.sh), one case per invocation (each is a CTest entry, label
 # `cluster`):
 #
+#   data         makes the synthetic data set into $CLUSTER_TEST_DATA (the others' CTest fixture)
 #   equivalence  3 nodes x 1 rank == 1 process at the same global batch: test metrics, history
 #                and test predictions within the 1-vs-2-rank test's tolerance (train_cli_test)
 #   partition    one node's link goes down mid-training: mpirun and every ecgdist rank on every
@@ -17,6 +18,7 @@
 #
 # Usage: bash tests/cluster/cluster_test.sh CASE [ECGDIST_BIN]
 #   CLUSTER_TEST_KEEP=1  keep the temp dir (logs, run dirs)
+#   CLUSTER_TEST_LIMIT   seconds before the case stops itself (TERM, teardown) [200]
 # Exit status: 0 pass, 1 fail, 77 skip (not root / no network namespaces).
 set -uo pipefail
 
@@ -34,8 +36,21 @@ ncl_check || { echo "SKIP: cannot make namespaced nodes here"; exit 77; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ecgdist-cluster-XXXXXX")
 chmod 755 "$tmp"
+# The case's own deadline, below CTest's TIMEOUT (240 s): USR2 runs the traps, which tear the
+# cluster down (a CTest timeout kills without a trap; the next `up` removes what was left). The
+# sleeper holds no output open (CTest waits for the pipe to close).
+( exec >/dev/null 2>&1; sleep "${CLUSTER_TEST_LIMIT:-200}"; kill -USR2 $$ ) &
+deadline_pid=$!
+disown "$deadline_pid"  # no "Killed" job report when finish() ends it
 finish() {
-  local rc=$?
+  local rc=$? p sleeper
+  trap - USR2
+  # The deadline's subshell first (killed, it cannot send USR2), then its sleep.
+  sleeper=$(pgrep -P "$deadline_pid")
+  kill -9 "$deadline_pid" 2>/dev/null
+  [ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null
+  # Background jobs of this shell (a single-process run, mpirun): a TERM must not leave them.
+  for p in $(jobs -p); do [ "$p" = "$deadline_pid" ] || kill -9 "$p" 2>/dev/null; done
   ncl_down
   if [ "$rc" -ne 0 ] || [ -n "${CLUSTER_TEST_KEEP:-}" ]; then
     echo "cluster_test: kept $tmp"
@@ -46,6 +61,7 @@ finish() {
 }
 trap finish EXIT
 trap 'exit 143' TERM INT HUP
+trap 'echo "cluster_test: over ${CLUSTER_TEST_LIMIT:-200} s, stopping"; exit 124' USR2
 
 t_start=$(date +%s.%N)
 elapsed() { echo "$(date +%s.%N) - ${1:-$t_start}" | bc; }
@@ -55,16 +71,30 @@ fail() {
 }
 show() { echo "----- $1"; tail -n "${2:-40}" "$1" 2>/dev/null; echo "-----"; }
 
-# Small synthetic PTB-XL (100 Hz): a few seconds to make, a few seconds per epoch to train.
+# Small synthetic PTB-XL (120 records at 100 Hz: 96 train, 12 val, 12 test), made once by the
+# `data` case (a CTest fixture) into $CLUSTER_TEST_DATA, else here.
+DATA=$tmp/ptbxl.h5
+make_data_into() {
+  local dir=$1
+  mkdir -p "$dir"
+  "$ECGDIST_BIN" synth --out "$dir/ptbxl" --records 120 --sampling-rate 100 --seed 3 \
+    >"$dir/synth.log" 2>&1 || { cat "$dir/synth.log"; fail "ecgdist synth"; }
+  "$ECGDIST_BIN" preprocess --ptbxl "$dir/ptbxl" --out "$dir/ptbxl.h5.tmp" --sampling-rate 100 \
+    --threads 2 >"$dir/preprocess.log" 2>&1 || { cat "$dir/preprocess.log"; fail "ecgdist preprocess"; }
+  mv "$dir/ptbxl.h5.tmp" "$dir/ptbxl.h5"
+}
 make_data() {
-  "$ECGDIST_BIN" synth --out "$tmp/ptbxl" --records "${1:-240}" --sampling-rate 100 --seed 3 \
-    >"$tmp/synth.log" 2>&1 || { cat "$tmp/synth.log"; fail "ecgdist synth"; }
-  "$ECGDIST_BIN" preprocess --ptbxl "$tmp/ptbxl" --out "$tmp/ptbxl.h5" --sampling-rate 100 \
-    --threads 2 >"$tmp/preprocess.log" 2>&1 || { cat "$tmp/preprocess.log"; fail "ecgdist preprocess"; }
+  if [ -n "${CLUSTER_TEST_DATA:-}" ] && [ -s "$CLUSTER_TEST_DATA/ptbxl.h5" ]; then
+    DATA=$CLUSTER_TEST_DATA/ptbxl.h5
+  else
+    make_data_into "$tmp"
+  fi
+  TRAIN[2]=$DATA
 }
 
-# The training flags shared by every run (tiny model, one thread per rank, no bootstrap cost).
-TRAIN=(train --data "$tmp/ptbxl.h5" --task superdiagnostic --model tiny --threads 1
+# The training flags shared by every run: tiny model, 225-sample crops (0.9 s at 250 Hz), one
+# thread per rank, no bootstrap cost: a few seconds per epoch on a busy 2-core machine.
+TRAIN=(train --data "$DATA" --task superdiagnostic --model tiny --crop-length 225 --threads 1
   --bootstrap 20 --eval-crops 2 --backend mpi --device cpu --progress lines --progress-interval 1)
 
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
@@ -176,13 +206,20 @@ assert_all_gone() {
 }
 
 case "$case_name" in
+  data)
+    [ -n "${CLUSTER_TEST_DATA:-}" ] || fail "set CLUSTER_TEST_DATA to the folder to make"
+    rm -rf "$CLUSTER_TEST_DATA"
+    make_data_into "$CLUSTER_TEST_DATA"
+    ;;
+
   equivalence)
-    make_data 240
+    make_data
     ncl_up 3 || fail "cluster up"
-    args=(--recipe fine-tune --epochs 2 --batch-size 12)
+    args=(--recipe fine-tune --epochs 1 --batch-size 12)
     t=$(date +%s.%N)
-    OMPI_ALLOW_RUN_AS_ROOT=1 "$ECGDIST_BIN" "${TRAIN[@]}" "${args[@]}" --out "$tmp/np1" >"$tmp/np1.log" 2>&1 ||
-      { show "$tmp/np1.log"; fail "single-process run"; }
+    # In the background (like every run here), so that a TERM is acted on at once.
+    "$ECGDIST_BIN" "${TRAIN[@]}" "${args[@]}" --out "$tmp/np1" >"$tmp/np1.log" 2>&1 &
+    wait $! || { show "$tmp/np1.log"; fail "single-process run"; }
     echo "cluster_test: 1 process: $(elapsed "$t") s"
     t=$(date +%s.%N)
     train_on 3 "$tmp/np3.log" "${args[@]}" --out "$tmp/np3"
@@ -194,7 +231,7 @@ case "$case_name" in
     ;;
 
   partition | node-kill)
-    make_data 240
+    make_data
     ncl_up 3 || fail "cluster up"
     # A long run; --timeout 20 as the watchdog a job would use. Rank 0 runs on node 1.
     train_on 3 "$tmp/run.log" --recipe fine-tune --epochs 20 --batch-size 12 --timeout 20 --out "$tmp/run"
@@ -217,9 +254,9 @@ case "$case_name" in
     ;;
 
   resume)
-    make_data 240
+    make_data
     ncl_up 3 || fail "cluster up"
-    # Checkpoints every 2 steps (10 steps per epoch at batch 18 on 180 training records).
+    # Checkpoints every 2 steps (8 steps per epoch: batch 12, 96 training records).
     args=(--recipe fine-tune --epochs 2 --batch-size 12 --checkpoint-every 2 --timeout 20)
     train_on 3 "$tmp/lost.log" "${args[@]}" --out "$tmp/run"
     # Lose node 3 once a mid-epoch checkpoint exists and training has moved past it.
@@ -257,7 +294,7 @@ case "$case_name" in
     ;;
 
   slow-link)
-    make_data 240
+    make_data
     ncl_up 3 100mbit || fail "cluster up"
     t=$(date +%s.%N)
     train_on 3 "$tmp/slow.log" --recipe fine-tune --epochs 1 --batch-size 12 --timeout 20 --out "$tmp/slow"
