@@ -12,7 +12,8 @@
 #   resume       a checkpointed 3-node run loses a node; `--resume auto` on the 2 nodes left
 #                continues from the newest checkpoint exactly as a 2-node run started from a copy
 #                of that checkpoint does (identical results.json test metrics, history and
-#                predictions), at the checkpoint's stage/epoch/step
+#                predictions), at the checkpoint's stage/epoch/step; and as an uninterrupted
+#                single-process run within the equivalence tolerance
 #   slow-link    100 Mbit/s on every link (tc tbf, both directions): the run finishes without the
 #                watchdog firing; prints the samples/s
 #
@@ -291,6 +292,12 @@ case "$case_name" in
       fail "resumed at another stage/epoch/step than the reference"
     [ "$(json_field "$tmp/run/results.json" world_size)" = 2 ] || fail "resumed run has world_size != 2"
     compare_runs "$tmp/ref" "$tmp/run" 0 || fail "the run resumed after the loss differs from a 2-node run from the same checkpoint"
+    # And it is the run that never lost a node, up to the summation order of the all-reduce
+    # (the samples of a step do not depend on the world size): one process, no interruption.
+    ncl_down
+    "$ECGDIST_BIN" "${TRAIN[@]}" "${args[@]}" --out "$tmp/whole" >"$tmp/whole.log" 2>&1 &
+    wait $! || { show "$tmp/whole.log"; fail "uninterrupted single-process run"; }
+    compare_runs "$tmp/whole" "$tmp/run" 2e-3 || fail "the resumed run differs from an uninterrupted one"
     ;;
 
   slow-link)
@@ -302,7 +309,15 @@ case "$case_name" in
     grep -q "exceeded --timeout" "$tmp/slow.log" && fail "the watchdog fired"
     sps=$(json_field "$tmp/slow/results.json" samples_per_second)
     echo "cluster_test: 3 nodes at 100 Mbit/s: finished in $(elapsed "$t") s, $sps samples/s"
-    grep -E "step [0-9]+/[0-9]+ \|" "$tmp/slow.log" | tail -2 | sed 's/^/  | /'
+    grep -E "step [0-9]+/[0-9]+ \|" "$tmp/slow.log" | tail -1 | sed 's/^/  | /'
+    # The shaper was in the path: what node 1's link carried each way, and how often tbf held
+    # packets back (overlimits).
+    for dir in "$(ncl_ns 1) eth0" "$(ncl_head) $(ncl_port 1)"; do
+      read -r ns dev <<<"$dir"
+      stats=$(ip netns exec "$ns" tc -s qdisc show dev "$dev" | grep -m1 -o 'Sent [0-9]* bytes.*overlimits [0-9]*')
+      echo "cluster_test: tbf on $dev ($ns): $stats"
+      [ "$(awk '{print $2}' <<<"$stats")" -gt 1000000 ] || fail "the shaped link carried almost nothing: $stats"
+    done
     ;;
 
   *)
