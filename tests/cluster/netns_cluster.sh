@@ -170,10 +170,20 @@ echo "\$host: \$*" >>"$NCL_DIR/agent.log"
 # ssh, nothing but the network ties the daemon to mpirun: no shared pipe (its output goes to
 # daemon-nI.log; Open MPI sends the ranks' output over TCP) and no process group, so mpirun ending
 # does not end it (a partitioned node's daemon lives on until it notices the lost connection
-# itself). The agent exits with the daemon, as ssh does.
+# itself). The agent exits with the daemon, as ssh does (a second later when the daemon was
+# killed: see the agent).
 ip netns exec "${NCL_TAG}-n\$i" env -i PATH="\$PATH" HOME="\${HOME:-/root}" \
   TMPDIR="$NCL_DIR/tmp-n\$i" setsid sh -c "\$*" </dev/null >>"$NCL_DIR/daemon-n\$i.log" 2>&1 &
-wait \$!
+daemon=\$!
+exec 2>/dev/null  # no "Killed" from this shell in mpirun's output (ssh prints none)
+wait \$daemon
+rc=\$?
+# A daemon killed by a signal: ssh's report of that (exit 255) reaches mpirun after the kernel has
+# reset the daemon's TCP connections, so mpirun first sees the lost connection and names the
+# node. A local agent would report at once and win that race ("ORTE was unable to reliably start
+# one or more daemons", no node named); wait a second, as the network would make ssh wait.
+[ "\$rc" -gt 128 ] && sleep 1
+exit "\$rc"
 EOF
   chmod 755 "$NCL_DIR/agent"
   _ncl_log "up: $n nodes ${NCL_SUBNET}.1-$n${rate:+, $rate each way}, dir $NCL_DIR"
