@@ -171,7 +171,7 @@ echo "\$host: \$*" >>"$NCL_DIR/agent.log"
 # daemon-nI.log; Open MPI sends the ranks' output over TCP) and no process group, so mpirun ending
 # does not end it (a partitioned node's daemon lives on until it notices the lost connection
 # itself). The agent exits with the daemon, as ssh does (a second later when the daemon was
-# killed: see the agent).
+# killed: see below).
 ip netns exec "${NCL_TAG}-n\$i" env -i PATH="\$PATH" HOME="\${HOME:-/root}" \
   TMPDIR="$NCL_DIR/tmp-n\$i" setsid sh -c "\$*" </dev/null >>"$NCL_DIR/daemon-n\$i.log" 2>&1 &
 daemon=\$!
