@@ -10,8 +10,8 @@
 # Everything (bridge, links, addresses) lives inside namespaces this script creates, so nothing
 # is added to the machine's own network, concurrent clusters (other PIDs) use the same subnet
 # without seeing each other, and deleting the namespaces removes every device. <tag> contains the
-# PID of the shell that made the cluster (NCL_OWNER, default $$); a later `up` removes clusters whose PID is gone (a test
-# killed with SIGKILL cannot run its trap).
+# PID of the shell that made the cluster (NCL_OWNER, default $$; the CLI's caller for `up`); a
+# later `up` removes clusters whose PID is gone (a test killed with SIGKILL cannot run its trap).
 #
 # Open MPI sees one host per node: the hostfile lists the node addresses (one slot each) and the
 # rsh agent ($NCL_DIR/agent, given to mpirun as plm_rsh_agent) runs the daemon's command inside
