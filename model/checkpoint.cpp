@@ -43,8 +43,28 @@ void save_checkpoint(const std::string& path, const nlohmann::json& meta_in, con
     optimizer->save(opt);
     archive.write(kOptimizerKey, opt);
   }
-  fs::create_directories(fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path());
-  write_atomically(path, [&](const std::string& tmp) { archive.save_to(tmp); });
+  const fs::path dir = fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  ECG_CHECK(!ec, "{}: cannot create the folder for checkpoint {}: {}", dir.string(), path, ec.message());
+  write_atomically(
+      path,
+      [&](const std::string& tmp) {
+        // Through a sink that never reports a short write: LibTorch's zip writer throws from its
+        // destructor after a failed write (a full disk), which terminates the process. The error
+        // surfaces at close() instead, as one line naming `path`.
+        FileSink sink(tmp, path, "checkpoint");
+        std::string zip_error;
+        try {
+          archive.save_to([&](const void* data, size_t size) { return sink.write(data, size); });
+        } catch (const c10::Error& e) {
+          zip_error = e.what_without_backtrace();
+        }
+        sink.close();  // a write error first: it is the cause of any zip error
+        ECG_CHECK(zip_error.empty(), "{}: cannot write checkpoint: {}", path,
+                  zip_error.substr(0, zip_error.find('\n')));
+      },
+      "checkpoint");
 }
 
 bool is_ecgdist_checkpoint(const std::string& path) {
