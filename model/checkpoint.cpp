@@ -82,7 +82,9 @@ void save_checkpoint(const std::string& path, const nlohmann::json& meta_in, con
 // file that may be neither.
 bool is_ecgdist_checkpoint(const std::string& path) {
   try {
-    return UntrustedZip::open_file(path).record_size("constants.pkl").has_value();
+    return UntrustedZip::open_file(path, UntrustedZip::Compressed::small_only)
+        .record_size("constants.pkl")
+        .has_value();
   } catch (const ecg::Error&) {
     return false;
   }
@@ -91,9 +93,9 @@ bool is_ecgdist_checkpoint(const std::string& path) {
 LoadedCheckpoint load_checkpoint(const std::string& path, torch::optim::Optimizer* optimizer) {
   ECG_CHECK(fs::exists(path), "checkpoint {} does not exist", path);
   // LibTorch's archive reader inflates every record it reads whole: the directory is checked
-  // first (records stored uncompressed, no larger than the file), which bounds its memory.
+  // first (records no larger than the file, compressed ones small), which bounds its memory.
   try {
-    UntrustedZip::open_file(path);
+    UntrustedZip::open_file(path, UntrustedZip::Compressed::small_only);
   } catch (...) {
     rethrow_as_error(path, "not a readable ecgdist checkpoint");
   }

@@ -63,7 +63,7 @@ UntrustedZip::~UntrustedZip() {
   if (archive_ != nullptr) zip_discard(archive_);
 }
 
-UntrustedZip UntrustedZip::open_file(const std::string& path) {
+UntrustedZip UntrustedZip::open_file(const std::string& path, Compressed compressed) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   ECG_CHECK(!ec, "cannot open checkpoint '{}': {}", path, ec.message());
@@ -72,11 +72,12 @@ UntrustedZip UntrustedZip::open_file(const std::string& path) {
   struct zip* archive = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
   ECG_CHECK(archive != nullptr, "{}: not a readable zip archive ({})", path, libzip_error(code));
   UntrustedZip out(archive, path, size);
-  out.check_directory();
+  out.check_directory(compressed);
   return out;
 }
 
-UntrustedZip UntrustedZip::open_bytes(const std::string& bytes, const std::string& origin) {
+UntrustedZip UntrustedZip::open_bytes(const std::string& bytes, const std::string& origin,
+                                      Compressed compressed) {
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
@@ -89,14 +90,15 @@ UntrustedZip UntrustedZip::open_bytes(const std::string& bytes, const std::strin
   zip_error_fini(&error);
   ECG_CHECK(archive != nullptr, "{}: not a readable zip archive ({})", origin, reason);
   UntrustedZip out(archive, origin, bytes.size());
-  out.check_directory();
+  out.check_directory(compressed);
   return out;
 }
 
-void UntrustedZip::check_directory() {
+void UntrustedZip::check_directory(Compressed compressed) {
   entries_ = zip_get_num_entries(archive_, 0);
   ECG_CHECK(entries_ > 0, "{}: the zip archive holds no records", origin_);
-  uint64_t total = 0;
+  uint64_t total = 0;     // bytes the records take in the file
+  uint64_t inflated = 0;  // bytes the compressed records declare
   for (int64_t k = 0; k < entries_; ++k) {
     zip_stat_t st;
     zip_stat_init(&st);
@@ -106,16 +108,23 @@ void UntrustedZip::check_directory() {
     const uint64_t needed = ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD;
     ECG_CHECK((st.valid & needed) == needed, "{}: zip record '{}' does not state its sizes",
               origin_, name);
-    ECG_CHECK(st.comp_method == ZIP_CM_STORE,
-              "{}: zip record '{}' is compressed (method {}); PyTorch writes records uncompressed, "
-              "so this file was not written by torch.save or ecgdist",
-              origin_, name, st.comp_method);
     ECG_CHECK((st.valid & ZIP_STAT_ENCRYPTION_METHOD) == 0 || st.encryption_method == ZIP_EM_NONE,
               "{}: zip record '{}' is encrypted", origin_, name);
-    ECG_CHECK(st.size == st.comp_size, "{}: stored zip record '{}' claims {} bytes in {}", origin_,
-              name, st.size, st.comp_size);
-    ECG_CHECK(!__builtin_add_overflow(total, st.size, &total) && total <= archive_bytes_,
-              "{}: the zip records claim more bytes than the {}-byte archive holds (at record "
+    if (st.comp_method == ZIP_CM_STORE) {
+      ECG_CHECK(st.size == st.comp_size, "{}: stored zip record '{}' claims {} bytes in {}",
+                origin_, name, st.size, st.comp_size);
+    } else {
+      ECG_CHECK(compressed == Compressed::small_only,
+                "{}: zip record '{}' is compressed (method {}); torch.save writes records "
+                "uncompressed, so this file was not written by torch.save",
+                origin_, name, st.comp_method);
+      ECG_CHECK(st.size <= kMaxCompressedRecordBytes && (inflated += st.size) <= kMaxCompressedTotalBytes,
+                "{}: compressed zip record '{}' declares {} bytes; compressed records may hold "
+                "{} bytes each and {} in all",
+                origin_, name, st.size, kMaxCompressedRecordBytes, kMaxCompressedTotalBytes);
+    }
+    ECG_CHECK(!__builtin_add_overflow(total, st.comp_size, &total) && total <= archive_bytes_,
+              "{}: the zip records take more bytes than the {}-byte archive holds (at record "
               "'{}'): overlapping or forged entries",
               origin_, archive_bytes_, name);
     if (k == 0) {

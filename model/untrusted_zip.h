@@ -5,8 +5,9 @@
 // Debian's libzip, which reports every record's sizes and compression from the central directory
 // before a byte is read, and reads with an explicit bound.
 //
-// Opening checks the whole central directory once: every record must be STORED and unencrypted,
-// and the records together may not claim more bytes than the archive holds (which also rejects
+// Opening checks the whole central directory once: every record must be STORED (but see
+// Compressed below) and unencrypted, and the records together may not take more bytes than the
+// archive holds (which also rejects
 // "overlapping entry" bombs, where many entries share one stretch of data). After that a reader
 // never allocates more than the archive's own size for a record.
 //
@@ -24,14 +25,27 @@ struct zip;  // libzip's zip_t
 
 namespace ecg::model {
 
+// TorchScript archives (our own checkpoint format, torch::serialize) are the one exception to
+// "all STORED": LibTorch deflates their code/ and debug records. Those are small text, so a
+// compressed record may declare at most kMaxCompressedRecordBytes, and all of them together
+// kMaxCompressedTotalBytes (LibTorch allocates what the directory declares and inflates no further).
+inline constexpr uint64_t kMaxCompressedRecordBytes = uint64_t{16} << 20;
+inline constexpr uint64_t kMaxCompressedTotalBytes = uint64_t{64} << 20;
+
 class UntrustedZip {
  public:
+  enum class Compressed {
+    refuse,      // torch.save files: every record stored
+    small_only,  // TorchScript archives: compressed records within the limits above
+  };
+
   // Opens `path`. Throws ecg::Error naming the file if it is not a zip archive or breaks the rules
   // above.
-  static UntrustedZip open_file(const std::string& path);
+  static UntrustedZip open_file(const std::string& path, Compressed compressed = Compressed::refuse);
   // The same over bytes in memory (fuzzing, tests); `bytes` must outlive the reader. `origin`
   // names the data in errors.
-  static UntrustedZip open_bytes(const std::string& bytes, const std::string& origin);
+  static UntrustedZip open_bytes(const std::string& bytes, const std::string& origin,
+                                 Compressed compressed = Compressed::refuse);
 
   UntrustedZip(UntrustedZip&&) noexcept;
   UntrustedZip& operator=(UntrustedZip&&) noexcept;
@@ -54,7 +68,7 @@ class UntrustedZip {
 
  private:
   UntrustedZip(struct zip* archive, std::string origin, uint64_t archive_bytes);
-  void check_directory();
+  void check_directory(Compressed compressed);
   int64_t locate(const std::string& name) const;  // -1 when absent
 
   struct zip* archive_ = nullptr;
