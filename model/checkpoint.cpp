@@ -7,6 +7,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "model/untrusted_zip.h"
 
 namespace fs = std::filesystem;
 
@@ -20,6 +21,35 @@ constexpr const char* kOptimizerKey = "optimizer";
 // Tensor names go into the JSON meta and the archive keys are plain indices: archive keys become
 // TorchScript attribute names, where the dots of parameter names are not safe.
 std::string tensor_key(size_t i) { return "t" + std::to_string(i); }
+
+// load_checkpoint past the checks on the file: foreign exceptions are translated by the caller.
+LoadedCheckpoint read_checkpoint(const std::string& path, torch::optim::Optimizer* optimizer) {
+  torch::serialize::InputArchive archive;
+  archive.load_from(path);
+  c10::IValue meta_value;
+  ECG_CHECK(archive.try_read(kMetaKey, meta_value) && meta_value.isString(),
+            "{} is not an ecgdist checkpoint (no meta record)", path);
+  LoadedCheckpoint out;
+  out.meta = nlohmann::json::parse(meta_value.toStringRef());
+  ECG_CHECK(out.meta.value("format", "") == kCheckpointFormat, "{}: unknown checkpoint format", path);
+  ECG_CHECK(out.meta.value("format_version", 0) == kCheckpointVersion,
+            "{}: checkpoint format version {} is not supported (expected {})", path,
+            out.meta.value("format_version", 0), kCheckpointVersion);
+  torch::serialize::InputArchive tensors;
+  ECG_CHECK(archive.try_read(kStateKey, tensors), "{}: checkpoint has no model state", path);
+  auto names = out.meta.at("state_names").get<std::vector<std::string>>();
+  for (size_t i = 0; i < names.size(); ++i) {
+    torch::Tensor t;
+    ECG_CHECK(tensors.try_read(tensor_key(i), t), "{}: tensor '{}' missing from checkpoint", path, names[i]);
+    out.state.emplace(names[i], t);
+  }
+  if (optimizer != nullptr) {
+    torch::serialize::InputArchive opt;
+    ECG_CHECK(archive.try_read(kOptimizerKey, opt), "{}: checkpoint has no optimizer state to resume", path);
+    optimizer->load(opt);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -67,48 +97,33 @@ void save_checkpoint(const std::string& path, const nlohmann::json& meta_in, con
       "checkpoint");
 }
 
+// Our checkpoints are TorchScript archives (torch::serialize), which hold constants.pkl; torch.save
+// files never do. Looking at the zip directory decides without running LibTorch's loader on a
+// file that may be neither.
 bool is_ecgdist_checkpoint(const std::string& path) {
   try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path);
-    c10::IValue meta;
-    return archive.try_read(kMetaKey, meta) && meta.isString();
-  } catch (const std::exception&) {
+    return UntrustedZip::open_file(path, UntrustedZip::Compressed::small_only)
+        .record_size("constants.pkl")
+        .has_value();
+  } catch (const ecg::Error&) {
     return false;
   }
 }
 
 LoadedCheckpoint load_checkpoint(const std::string& path, torch::optim::Optimizer* optimizer) {
   ECG_CHECK(fs::exists(path), "checkpoint {} does not exist", path);
-  torch::serialize::InputArchive archive;
+  // LibTorch's archive reader inflates every record it reads whole: the directory is checked
+  // first (records no larger than the file, compressed ones small), which bounds its memory.
   try {
-    archive.load_from(path);
-  } catch (const std::exception& e) {
-    ECG_FAIL("{} is not a readable ecgdist checkpoint: {}", path, std::string(e.what()).substr(0, 200));
+    UntrustedZip::open_file(path, UntrustedZip::Compressed::small_only);
+  } catch (...) {
+    rethrow_as_error(path, "not a readable ecgdist checkpoint");
   }
-  c10::IValue meta_value;
-  ECG_CHECK(archive.try_read(kMetaKey, meta_value) && meta_value.isString(),
-            "{} is not an ecgdist checkpoint (no meta record)", path);
-  LoadedCheckpoint out;
-  out.meta = nlohmann::json::parse(meta_value.toStringRef());
-  ECG_CHECK(out.meta.value("format", "") == kCheckpointFormat, "{}: unknown checkpoint format", path);
-  ECG_CHECK(out.meta.value("format_version", 0) == kCheckpointVersion,
-            "{}: checkpoint format version {} is not supported (expected {})", path,
-            out.meta.value("format_version", 0), kCheckpointVersion);
-  torch::serialize::InputArchive tensors;
-  ECG_CHECK(archive.try_read(kStateKey, tensors), "{}: checkpoint has no model state", path);
-  auto names = out.meta.at("state_names").get<std::vector<std::string>>();
-  for (size_t i = 0; i < names.size(); ++i) {
-    torch::Tensor t;
-    ECG_CHECK(tensors.try_read(tensor_key(i), t), "{}: tensor '{}' missing from checkpoint", path, names[i]);
-    out.state.emplace(names[i], t);
+  try {
+    return read_checkpoint(path, optimizer);
+  } catch (...) {
+    rethrow_as_error(path, "cannot read the ecgdist checkpoint");
   }
-  if (optimizer != nullptr) {
-    torch::serialize::InputArchive opt;
-    ECG_CHECK(archive.try_read(kOptimizerKey, opt), "{}: checkpoint has no optimizer state to resume", path);
-    optimizer->load(opt);
-  }
-  return out;
 }
 
 LoadedCheckpoint load_any_checkpoint(const std::string& path) {

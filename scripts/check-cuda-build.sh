@@ -39,6 +39,7 @@ PACKAGES=(
   prometheus-cpp-dev libboost-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libsoxr-dev libfftw3-dev libcsv-dev
+  libzip-dev
   libgtest-dev libgmock-dev
   python3 python3-h5py python3-sklearn python3-numpy
 )
