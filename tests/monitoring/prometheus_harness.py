@@ -374,7 +374,7 @@ def main():
                                         stdout=cmd_log, stderr=subprocess.STDOUT)
             try:
                 run_live_checks(prom, cmd_proc, args, queries)
-                rc = cmd_proc.wait(timeout=args.timeout + 60)
+                rc = cmd_proc.wait(timeout=args.timeout + 240)
                 if rc != 0:
                     raise HarnessError(f"command under test exited with {rc}")
                 left = os.listdir(sd_dir)
