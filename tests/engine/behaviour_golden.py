@@ -6,8 +6,8 @@ ecgdist binary BIN and stores what they produced: results.json test metrics, his
 its wall-clock column), test_predictions.csv, pretraining's held-out losses. `check BIN
 GOLDEN.json` runs the same commands and compares. tests/engine/behaviour_before.json was recorded
 with main before the one-engine refactor (issue 11), so this test proves the refactor changed
-no number. Values are compared to 1e-6 (they are bit-identical on the build they were recorded
-with); a LibTorch of another version may round differently, so a golden file records its version
+no number. Values are compared to 2e-6 (bit-identical on the machine they were recorded on, last printed digit
+aside); a LibTorch of another version may round differently, so a golden file records its version
 and a check against another version only compares to 1e-3.
 """
 import json
@@ -116,7 +116,10 @@ def main():
         return
     with open(golden) as f:
         want = json.load(f)
-    tol = 1e-6 if want.get("torch_version") == got["torch_version"] else 1e-3
+    # 2e-6, not 1e-6: the CSVs print 6 significant digits, and a CPU with other SIMD (a VM without
+    # AVX-512) rounds a few float sums differently, flipping a last printed digit (seen: 4 of
+    # ~500 predictions off by exactly 1e-6). Any real change of behaviour moves far more.
+    tol = 2e-6 if want.get("torch_version") == got["torch_version"] else 1e-3
     want.pop("torch_version", None)
     got.pop("torch_version")
     problems = []
