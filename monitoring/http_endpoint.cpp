@@ -1,5 +1,7 @@
 #include "monitoring/http_endpoint.h"
 
+#include <cstdint>  // before Beast: see monitoring/http_request.h
+
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>

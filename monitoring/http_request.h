@@ -8,11 +8,14 @@
 // so neither is read nor allocated.
 #pragma once
 
+// Before any Beast header: Boost 1.83's beast/http/impl/field.ipp uses std::uint32_t without
+// including <cstdint>, which GCC 14's libstdc++ no longer pulls in indirectly (Debian 13).
+#include <cstdint>
+
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/system/error_code.hpp>
-#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
