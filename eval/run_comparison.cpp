@@ -65,6 +65,8 @@ RunOutcome parse_run(const std::string& dir, const std::string& results_json,
   }
   ECG_CHECK(run.results.contains("test") && run.results.contains("task"),
             "{}: no 'test' / 'task' field (a `train` run's results.json is needed)", results_path);
+  ECG_CHECK(run.results.at("test").is_object() && run.results.at("task").is_string(),
+            "{}: 'test' must be an object and 'task' a string", results_path);
 
   const std::string preds_path = (fs::path(dir) / "test_predictions.csv").string();
   const data::CsvRows rows = data::parse_csv(predictions_csv, preds_path);
@@ -86,6 +88,12 @@ RunOutcome parse_run(const std::string& dir, const std::string& results_json,
 
 nlohmann::json run_summary(const RunOutcome& r) {
   const auto& settings = r.results.value("settings", nlohmann::json::object());
+  // A metric missing from the test block is null (shown as n/a). Not results["test"][name]: on a
+  // const json, operator[] with a missing key is undefined behaviour (an assertion with asserts on).
+  const nlohmann::json& test = r.results.at("test");
+  auto metric = [&test](const char* name) {
+    return test.is_object() ? test.value(name, nlohmann::json()) : nlohmann::json();
+  };
   return {{"label", r.label},
           {"dir", r.dir},
           {"recipe", r.results.value("recipe", "")},
@@ -94,10 +102,10 @@ nlohmann::json run_summary(const RunOutcome& r) {
           {"drop_path", settings.value("drop_path", 0.0)},
           {"lp_epochs", settings.value("lp_epochs", 0)},
           {"seed", settings.value("seed", 0)},
-          {"macro_auroc", r.results["test"]["macro_auroc"]},
-          {"macro_auroc_ci", r.results["test"]["macro_auroc_ci"]},
-          {"macro_auprc", r.results["test"]["macro_auprc"]},
-          {"macro_auprc_ci", r.results["test"]["macro_auprc_ci"]}};
+          {"macro_auroc", metric("macro_auroc")},
+          {"macro_auroc_ci", metric("macro_auroc_ci")},
+          {"macro_auprc", metric("macro_auprc")},
+          {"macro_auprc_ci", metric("macro_auprc_ci")}};
 }
 
 nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const ComparisonOptions& options) {
