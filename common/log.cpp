@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 
@@ -12,7 +14,16 @@ namespace {
 
 std::atomic<int> g_rank{0};
 std::atomic<int> g_world{1};
-std::atomic<Level> g_level{Level::info};
+Level initial_level() {
+  const char* env = std::getenv("ECGDIST_LOG_LEVEL");
+  if (env == nullptr) return Level::info;
+  if (std::strcmp(env, "debug") == 0) return Level::debug;
+  if (std::strcmp(env, "warning") == 0 || std::strcmp(env, "warn") == 0) return Level::warn;
+  if (std::strcmp(env, "error") == 0) return Level::error;
+  return Level::info;
+}
+
+std::atomic<Level> g_level{initial_level()};
 
 // Info goes to stdout (progress, results); warnings and errors to stderr so that a SLURM
 // `--error` file collects exactly the problems of every rank.
@@ -56,9 +67,10 @@ void set_rank(int rank, int world_size) {
 }
 int rank() { return g_rank; }
 void set_level(Level level) { g_level = level; }
+bool enabled(Level level) { return static_cast<int>(level) >= static_cast<int>(g_level.load()); }
 
 void write(Level level, const std::string& message) {
-  if (static_cast<int>(level) < static_cast<int>(g_level.load())) return;
+  if (!enabled(level)) return;
   const bool problem = level == Level::warn || level == Level::error;
   if (!problem && g_rank != 0) return;
   // Multi-rank runs tag every line with its rank; a single process stays terse.
@@ -70,6 +82,11 @@ void write(Level level, const std::string& message) {
   } else {
     out().info("{}{}", prefix, message);
   }
+}
+
+void fatal(const std::string& message) {
+  std::string prefix = g_world > 1 ? fmt::format("[rank {}] ", g_rank.load()) : std::string();
+  err().info("{}ecgdist: error: {}", prefix, message);
 }
 
 }  // namespace ecg::log

@@ -14,8 +14,15 @@ enum class Level { debug, info, warn, error };
 // Called once after MPI init (before: rank 0 of 1 is assumed).
 void set_rank(int rank, int world_size);
 int rank();
+// The level starts at info, or at ECGDIST_LOG_LEVEL (debug|info|warning|error) when set: a
+// developer can turn on debug lines (e.g. where an error was raised) without a new flag per command.
 void set_level(Level level);
+bool enabled(Level level);
 void write(Level level, const std::string& message);
+
+// The one line a failed command ends with: "[rank r] ecgdist: error: <message>" on stderr, from
+// every rank (the program name says which tool failed when its output is mixed with mpirun's).
+void fatal(const std::string& message);
 
 template <typename... Args>
 void info(fmt::format_string<Args...> f, Args&&... args) {

@@ -87,6 +87,13 @@ DatasetInfo read_dataset_info(const std::string& path) {
   info.patient_id =
       read_1d<int64_t>(file, layout::kPatientId, H5T_NATIVE_INT64, info.n_records, path);
   info.fold = read_1d<int8_t>(file, layout::kFold, H5T_NATIVE_INT8, info.n_records, path);
+  // PTB-XL's strat_fold is 1..10; any other value would silently drop the record from every split.
+  for (size_t i = 0; i < info.fold.size(); ++i) {
+    const int f = info.fold[i];
+    ECG_CHECK(f >= layout::kMinFold && f <= layout::kMaxFold,
+              "{}: dataset {}: record {} (ecg_id {}) has fold {}, outside {}..{}", path, layout::kFold, i,
+              info.ecg_id[i], f, layout::kMinFold, layout::kMaxFold);
+  }
   info.tasks = label_tasks(file, path);
   return info;
 }

@@ -15,7 +15,9 @@ inline constexpr int kFormatVersion = 1;
 inline constexpr const char* kSignals = "/signals";        // float32 [N, 12, T]
 inline constexpr const char* kEcgId = "/ecg_id";           // int64 [N]
 inline constexpr const char* kPatientId = "/patient_id";   // int64 [N]
-inline constexpr const char* kFold = "/fold";              // int8 [N]
+inline constexpr const char* kFold = "/fold";              // int8 [N], kMinFold..kMaxFold
+inline constexpr int kMinFold = 1;                         // PTB-XL's strat_fold range
+inline constexpr int kMaxFold = 10;
 inline constexpr const char* kLabelsGroup = "/labels";     // /labels/<task> uint8 [N, C]
 inline constexpr const char* kClassesAttr = "classes";     // on each /labels/<task>: string[C]
 

@@ -1,9 +1,23 @@
 #include "data/hdf5_writer.h"
 
+#include <cerrno>
+
+#include "common/atomic_file.h"
 #include "data/hdf5_layout.h"
 
 namespace ecg::data {
 namespace {
+
+// HDF5's sec2 driver reports a failed write(2) with the errno in its error stack's text; errno
+// itself may have been overwritten by HDF5's cleanup. Both are consulted.
+int write_errno(int saved_errno, const std::string& h5_text) {
+  if (saved_errno == ENOSPC || h5_text.find("errno = 28,") != std::string::npos ||
+      h5_text.find("No space left on device") != std::string::npos) {
+    return ENOSPC;
+  }
+  if (saved_errno == EDQUOT || h5_text.find("Disk quota exceeded") != std::string::npos) return EDQUOT;
+  return 0;
+}
 
 template <typename T>
 void write_dataset(hid_t loc, const std::string& name, hid_t mem_type, hid_t file_type,
@@ -16,19 +30,33 @@ void write_dataset(hid_t loc, const std::string& name, hid_t mem_type, hid_t fil
   hsize_t total = 1;
   for (auto d : dims) total *= d;
   if (total > 0) {
-    ECG_H5_CHECK(H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0,
-                 "{}: cannot write dataset {}", path, name);
+    if (H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+      const int saved = errno;
+      const std::string h5 = h5_error_string();
+      if (const int err = write_errno(saved, h5)) {
+        ECG_FAIL("{}", write_error_message(path, err, "HDF5 dataset " + name));
+      }
+      ECG_FAIL("{}: cannot write dataset {}: {}", path, name, h5);
+    }
   }
 }
 
 }  // namespace
 
+void PreprocessedH5Writer::fail_write(int saved_errno, const std::string& what) const {
+  const std::string h5 = h5_error_string();
+  if (const int err = write_errno(saved_errno, h5)) {
+    ECG_FAIL("{}", write_error_message(path_, err, "HDF5 " + what));
+  }
+  ECG_FAIL("{}: cannot write {}: {}", path_, what, h5);
+}
+
 PreprocessedH5Writer::PreprocessedH5Writer(const std::string& path, size_t max_records,
-                                           int n_samples)
-    : path_(path), n_samples_(n_samples) {
+                                           int n_samples, std::string display_path)
+    : path_(display_path.empty() ? path : std::move(display_path)), n_samples_(n_samples) {
   h5_silence_auto_print();
   file_ = H5Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-  ECG_H5_CHECK(file_.valid(), "cannot create HDF5 file {}", path);
+  if (!file_.valid()) fail_write(errno, "file (create)");
   const hsize_t t = static_cast<hsize_t>(n_samples);
   const hsize_t dims[3] = {static_cast<hsize_t>(max_records), layout::kNumLeads, t};
   // Unlimited first dimension so that skipped records can be trimmed away at the end.
@@ -40,7 +68,7 @@ PreprocessedH5Writer::PreprocessedH5Writer(const std::string& path, size_t max_r
   ECG_H5_CHECK(H5Pset_chunk(dcpl, 3, chunk) >= 0, "{}: cannot set chunking", path);
   signals_ = H5Handle(
       H5Dcreate2(file_, layout::kSignals, H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
-  ECG_H5_CHECK(signals_.valid(), "{}: cannot create {}", path, layout::kSignals);
+  if (!signals_.valid()) fail_write(errno, std::string("dataset ") + layout::kSignals);
 }
 
 void PreprocessedH5Writer::write_signal(size_t index, const std::vector<float>& signal) {
@@ -53,9 +81,9 @@ void PreprocessedH5Writer::write_signal(size_t index, const std::vector<float>& 
   ECG_H5_CHECK(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, count, nullptr) >= 0,
                "{}: cannot select record {}", path_, index);
   H5Handle mem_space(H5Screate_simple(3, count, nullptr));
-  ECG_H5_CHECK(
-      H5Dwrite(signals_, H5T_NATIVE_FLOAT, mem_space, file_space, H5P_DEFAULT, signal.data()) >= 0,
-      "{}: cannot write record {}", path_, index);
+  if (H5Dwrite(signals_, H5T_NATIVE_FLOAT, mem_space, file_space, H5P_DEFAULT, signal.data()) < 0) {
+    fail_write(errno, fmt::format("{} record {}", layout::kSignals, index));
+  }
 }
 
 void PreprocessedH5Writer::finish(size_t n_records, const std::vector<int64_t>& ecg_id,
@@ -93,8 +121,11 @@ void PreprocessedH5Writer::finish(size_t n_records, const std::vector<int64_t>& 
 
   signals_.reset();
   group.reset();
-  ECG_H5_CHECK(H5Fflush(file_, H5F_SCOPE_GLOBAL) >= 0, "{}: cannot flush", path_);
-  file_.reset();  // all other handles are closed, so this really closes the file
+  if (H5Fflush(file_, H5F_SCOPE_GLOBAL) < 0) fail_write(errno, "file (flush)");
+  // All other handles are closed, so this really closes the file; its result is checked (the
+  // handle's destructor cannot): a close that lost the last metadata leaves a broken file.
+  const hid_t id = file_.release();
+  if (H5Fclose(id) < 0) fail_write(errno, "file (close)");
 }
 
 }  // namespace ecg::data

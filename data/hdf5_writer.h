@@ -15,7 +15,12 @@ namespace ecg::data {
 class PreprocessedH5Writer {
  public:
   // Creates `path` (truncating) with room for up to max_records records of n_samples per lead.
-  PreprocessedH5Writer(const std::string& path, size_t max_records, int n_samples);
+  // Errors name `display_path` (default: `path`) -- the final name when `path` is a temp file.
+  // A failed write (e.g. a full disk) is one line "<display_path>: no space left on device while
+  // writing HDF5 <what>"; finish() checks that the file really closed, so a file whose last
+  // writes were lost is never reported complete.
+  PreprocessedH5Writer(const std::string& path, size_t max_records, int n_samples,
+                       std::string display_path = "");
 
   // Writes /signals[index] from 12 * n_samples floats (lead-major).
   void write_signal(size_t index, const std::vector<float>& signal);
@@ -27,7 +32,10 @@ class PreprocessedH5Writer {
               const Manifest& manifest);
 
  private:
-  std::string path_;
+  // Throws the error of a failed HDF5 call that wrote `what` (a full disk named as such).
+  [[noreturn]] void fail_write(int saved_errno, const std::string& what) const;
+
+  std::string path_;  // for messages: the display path
   int n_samples_;
   H5Handle file_;
   H5Handle signals_;

@@ -267,7 +267,7 @@ PreprocessSummary preprocess_ptbxl(const PreprocessOptions& o) {
   std::vector<size_t> kept;  // indices into todo
   kept.reserve(n);
   write_atomically(o.out_path, [&](const std::string& tmp) {
-    PreprocessedH5Writer writer(tmp, n, manifest.n_samples);
+    PreprocessedH5Writer writer(tmp, n, manifest.n_samples, o.out_path);
     size_t next_progress = n / 10;
     for (size_t i = 0; i < n; ++i) {
       Slot slot;
@@ -318,7 +318,7 @@ PreprocessSummary preprocess_ptbxl(const PreprocessOptions& o) {
       labels.push_back(derive_task_labels(codes, table, task));
     writer.finish(kept.size(), ecg_id, patient_id, fold, labels, o.target_rate, o.ptbxl_dir,
                   manifest);
-  });
+  }, "HDF5 file");
 
   summary.records_written = static_cast<int64_t>(kept.size());
   summary.records_skipped = static_cast<int64_t>(summary.skipped.size());

@@ -3,15 +3,13 @@
 // JSON: single quotes), so a small strict parser for exactly that grammar lives here.
 #include "data/ptbxl_database.h"
 
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <filesystem>
 
 #include "common/error.h"
 #include "data/csv_table.h"
@@ -19,15 +17,35 @@
 namespace ecg::data {
 namespace {
 
-// pandas writes integer ids of columns that had NaNs as floats ("15709.0").
-int64_t parse_id(const std::string& text, const std::string& where, const std::string& column) {
+// pandas writes integer ids of columns that had NaNs as floats ("15709.0"). The range check comes
+// before the conversion: casting a double outside int64's range is undefined behaviour.
+int64_t parse_id(const std::string& text, const std::string& where, const std::string& column,
+                 int64_t lo, int64_t hi) {
   errno = 0;
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
-  ECG_CHECK(!text.empty() && end == text.c_str() + text.size() && errno == 0 && std::isfinite(v) &&
+  // Decimal only: strtod would also take " 12", "0x1A" and "inf".
+  const bool plain =
+      !text.empty() && text.find_first_not_of("0123456789.+-eE") == std::string::npos;
+  ECG_CHECK(plain && end == text.c_str() + text.size() && errno == 0 && std::isfinite(v) &&
                 v == std::floor(v),
-            "{}: column '{}' has '{}', expected an integer", where, column, text);
+            "{}: column '{}' has '{}', expected an integer", where, column, cell_excerpt(text));
+  ECG_CHECK(v >= static_cast<double>(lo) && v <= static_cast<double>(hi),
+            "{}: {} {} outside {}..{}", where, column, cell_excerpt(text), lo, hi);
   return static_cast<int64_t>(v);
+}
+
+// filename_lr/filename_hr are joined to the PTB-XL directory; a name that climbs out of it
+// ("../../etc/x", "/dev/zero") is refused here, before any file is opened.
+void check_record_path(const std::string& name, const std::string& where,
+                       const std::string& column) {
+  if (name.empty()) return;  // preprocess reports (or skips) records without a file
+  const std::filesystem::path p(name);
+  bool inside = !p.has_root_name() && !p.has_root_directory() && p.has_filename();
+  for (const auto& part : p) inside = inside && part != "..";
+  ECG_CHECK(inside,
+            "{}: column '{}' has '{}', expected a relative path inside the PTB-XL directory", where,
+            column, cell_excerpt(name));
 }
 
 class DictParser {
@@ -45,16 +63,17 @@ class DictParser {
         std::string key = parse_string();
         expect(':');
         double value = parse_number();
-        ECG_CHECK(out.emplace(key, value).second, "{}: scp_codes names '{}' twice", where_, key);
+        ECG_CHECK(out.emplace(key, value).second, "{}: scp_codes names '{}' twice", where_,
+                  cell_excerpt(key));
         skip_space();
         const char c = next();
         if (c == '}') break;
-        ECG_CHECK(c == ',', "{}: bad scp_codes '{}': expected ',' or '}}' at offset {}", where_, s_,
-                  pos_ - 1);
+        ECG_CHECK(c == ',', "{}: bad scp_codes '{}': expected ',' or '}}' at offset {}", where_,
+                  cell_excerpt(s_), pos_ - 1);
       }
     }
     skip_space();
-    ECG_CHECK(pos_ == s_.size(), "{}: bad scp_codes '{}': trailing text", where_, s_);
+    ECG_CHECK(pos_ == s_.size(), "{}: bad scp_codes '{}': trailing text", where_, cell_excerpt(s_));
     return out;
   }
 
@@ -64,24 +83,25 @@ class DictParser {
   }
   char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
   char next() {
-    ECG_CHECK(pos_ < s_.size(), "{}: bad scp_codes '{}': unexpected end", where_, s_);
+    ECG_CHECK(pos_ < s_.size(), "{}: bad scp_codes '{}': unexpected end", where_, cell_excerpt(s_));
     return s_[pos_++];
   }
   void expect(char c) {
     skip_space();
-    ECG_CHECK(next() == c, "{}: bad scp_codes '{}': expected '{}' at offset {}", where_, s_, c,
-              pos_ - 1);
+    ECG_CHECK(next() == c, "{}: bad scp_codes '{}': expected '{}' at offset {}", where_,
+              cell_excerpt(s_), c, pos_ - 1);
   }
   std::string parse_string() {
     skip_space();
     const char quote = next();
     ECG_CHECK(quote == '\'' || quote == '"', "{}: bad scp_codes '{}': expected a quoted code",
-              where_, s_);
+              where_, cell_excerpt(s_));
     const size_t end = s_.find(quote, pos_);
-    ECG_CHECK(end != std::string::npos, "{}: bad scp_codes '{}': unterminated code", where_, s_);
+    ECG_CHECK(end != std::string::npos, "{}: bad scp_codes '{}': unterminated code", where_,
+              cell_excerpt(s_));
     std::string key = s_.substr(pos_, end - pos_);
     pos_ = end + 1;
-    ECG_CHECK(!key.empty(), "{}: bad scp_codes '{}': empty code", where_, s_);
+    ECG_CHECK(!key.empty(), "{}: bad scp_codes '{}': empty code", where_, cell_excerpt(s_));
     return key;
   }
   double parse_number() {
@@ -91,7 +111,11 @@ class DictParser {
     errno = 0;
     const double v = std::strtod(begin, &end);
     ECG_CHECK(end != begin && errno == 0 && std::isfinite(v),
-              "{}: bad scp_codes '{}': expected a likelihood at offset {}", where_, s_, pos_);
+              "{}: bad scp_codes '{}': expected a likelihood at offset {}", where_,
+              cell_excerpt(s_), pos_);
+    // PTB-XL likelihoods are percentages (0, 15, 35, 50, 80, 100).
+    ECG_CHECK(v >= 0 && v <= 100, "{}: bad scp_codes '{}': likelihood {} outside 0..100", where_,
+              cell_excerpt(s_), v);
     pos_ += static_cast<size_t>(end - begin);
     return v;
   }
@@ -109,6 +133,8 @@ std::map<std::string, double> parse_scp_codes(const std::string& text, const std
 
 std::vector<PtbxlRecord> parse_ptbxl_database(const std::string& csv_text,
                                               const std::string& source) {
+  constexpr int64_t kMaxId = 2147483647;
+  constexpr int64_t kMinFold = 1, kMaxFold = 10;
   const auto rows = parse_csv(csv_text, source);
   ECG_CHECK(!rows.empty(), "{}: empty file, expected the ptbxl_database header row", source);
   const auto& header = rows.front();
@@ -130,15 +156,17 @@ std::vector<PtbxlRecord> parse_ptbxl_database(const std::string& csv_text,
     ECG_CHECK(row.size() == header.size(), "{}: {} fields, header has {}", where, row.size(),
               header.size());
     PtbxlRecord rec;
-    rec.ecg_id = parse_id(row[c_id], where, "ecg_id");
-    const std::string where_id = fmt::format("{} (ecg_id {})", source, rec.ecg_id);
-    rec.patient_id = parse_id(row[c_patient], where_id, "patient_id");
-    const int64_t fold = parse_id(row[c_fold], where_id, "strat_fold");
-    ECG_CHECK(fold >= 1 && fold <= 10, "{}: strat_fold {} outside 1..10", where_id, fold);
+    // Ids are int64 in the HDF5 file; PTB-XL's are below 30000, so 2^31 - 1 is a loose bound.
+    rec.ecg_id = parse_id(row[c_id], where, "ecg_id", 1, kMaxId);
+    const std::string where_id = fmt::format("{} (ecg_id {})", where, rec.ecg_id);
+    rec.patient_id = parse_id(row[c_patient], where_id, "patient_id", 0, kMaxId);
+    const int64_t fold = parse_id(row[c_fold], where_id, "strat_fold", kMinFold, kMaxFold);
     rec.fold = static_cast<int>(fold);
     rec.scp_codes = parse_scp_codes(row[c_codes], where_id);
     rec.filename_lr = row[c_lr];
     rec.filename_hr = row[c_hr];
+    check_record_path(rec.filename_lr, where_id, "filename_lr");
+    check_record_path(rec.filename_hr, where_id, "filename_hr");
     out.push_back(std::move(rec));
   }
   std::sort(out.begin(), out.end(),
@@ -151,12 +179,10 @@ std::vector<PtbxlRecord> parse_ptbxl_database(const std::string& csv_text,
 }
 
 std::vector<PtbxlRecord> read_ptbxl_database(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  ECG_CHECK(in.good(), "cannot open PTB-XL database {}: {}", path, std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  ECG_CHECK(!in.bad(), "cannot read PTB-XL database {}", path);
-  return parse_ptbxl_database(text.str(), path);
+  // The real file is ~10 MB; the bound keeps a wrong path (an image, a log) from filling memory.
+  constexpr size_t kMaxDatabaseBytes = size_t{256} << 20;
+  return parse_ptbxl_database(read_text_file_bounded(path, kMaxDatabaseBytes, "PTB-XL database"),
+                              path);
 }
 
 }  // namespace ecg::data

@@ -2,12 +2,8 @@
 // contain quoted commas, e.g. "bigeminal pattern (unknown origin, SV or Ventricular)").
 #include "data/scp_statements.h"
 
-
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "common/error.h"
 #include "data/csv_table.h"
@@ -20,8 +16,8 @@ bool parse_flag(const std::string& value, const std::string& source, const std::
                 const std::string& column) {
   if (value == "1.0" || value == "1") return true;
   if (value.empty() || value == "0.0" || value == "0") return false;
-  ECG_FAIL("{}: statement {}: column '{}' has '{}', expected 1.0 or empty", source, code, column,
-           value);
+  ECG_FAIL("{}: statement {}: column '{}' has '{}', expected 1.0 or empty", source,
+           cell_excerpt(code), column, cell_excerpt(value));
 }
 
 }  // namespace
@@ -54,7 +50,8 @@ std::vector<ScpStatement> parse_scp_statements(const std::string& csv_text,
     ScpStatement s;
     s.code = row[0];
     ECG_CHECK(!s.code.empty(), "{}: row {} has an empty statement code", source, r + 1);
-    ECG_CHECK(seen.insert(s.code).second, "{}: statement {} appears twice", source, s.code);
+    ECG_CHECK(seen.insert(s.code).second, "{}: statement {} appears twice", source,
+              cell_excerpt(s.code));
     s.description = row[c_desc];
     s.diagnostic = parse_flag(row[c_diag], source, s.code, "diagnostic");
     s.form = parse_flag(row[c_form], source, s.code, "form");
@@ -64,7 +61,7 @@ std::vector<ScpStatement> parse_scp_statements(const std::string& csv_text,
     if (it_cat != column.end()) s.statement_category = row[it_cat->second];
     ECG_CHECK(!s.diagnostic || (!s.diagnostic_class.empty() && !s.diagnostic_subclass.empty()),
               "{}: diagnostic statement {} lacks diagnostic_class/diagnostic_subclass", source,
-              s.code);
+              cell_excerpt(s.code));
     out.push_back(std::move(s));
   }
   ECG_CHECK(!out.empty(), "{}: no statements after the header row", source);
@@ -72,12 +69,10 @@ std::vector<ScpStatement> parse_scp_statements(const std::string& csv_text,
 }
 
 std::vector<ScpStatement> read_scp_statements(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  ECG_CHECK(in.good(), "cannot open SCP statement table {}: {}", path, std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  ECG_CHECK(!in.bad(), "cannot read SCP statement table {}", path);
-  return parse_scp_statements(text.str(), path);
+  // The real table is ~10 KB (71 statements).
+  constexpr size_t kMaxTableBytes = size_t{1} << 20;
+  return parse_scp_statements(read_text_file_bounded(path, kMaxTableBytes, "SCP statement table"),
+                              path);
 }
 
 }  // namespace ecg::data

@@ -55,7 +55,7 @@ void write_renamed(const std::string& path, const std::string& bytes) {
   if (written != bytes.size() || !closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = written != bytes.size() ? saved : errno;
     std::remove(tmp.c_str());
-    ECG_FAIL("cannot write {}: {}", path, std::strerror(err));
+    ECG_FAIL("{}", write_error_message(path, err, "WFDB record"));
   }
 }
 

@@ -3,17 +3,30 @@
 // values and checksums so that a damaged file never becomes silent garbage in the training set.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace ecg::data {
 
+// Limits on what a header may declare. Headers come with downloaded datasets, so every count in
+// them is checked before it sizes an allocation; each limit is far above what PTB-XL needs
+// (a .hea of ~600 bytes, 12 signals at 100 or 500 Hz, 1000 or 5000 samples).
+namespace wfdb_limits {
+inline constexpr size_t kMaxHeaderBytes = size_t{1} << 20;  // 1 MiB
+inline constexpr size_t kMaxLineBytes = 4096;
+inline constexpr int kMaxSignals = 256;
+inline constexpr double kMaxSamplingRate = 100000.0;  // Hz
+// samples x signals of one record: 2^28 floats are 1 GiB in memory.
+inline constexpr int64_t kMaxRecordSamples = int64_t{1} << 28;
+}  // namespace wfdb_limits
+
 struct WfdbSignal {
   std::string file_name;    // e.g. "00001_lr.dat"
   int format = 16;          // only 16 is supported
-  double gain = 1000.0;     // ADC units per physical unit (mV)
-  int baseline = 0;         // ADC value of 0 mV
+  double gain = 1000.0;     // ADC units per physical unit (mV), > 0
+  int baseline = 0;         // ADC value of 0 mV (WFDB: the ADC zero when the header omits it)
   std::string units = "mV";
   int adc_resolution = 16;
   int adc_zero = 0;
@@ -40,7 +53,13 @@ struct WfdbRecord {
 // Parses "<path>.hea" (path given without extension, or with ".hea"). Errors name the file.
 WfdbHeader read_wfdb_header(const std::string& record_path);
 
-// Reads header + .dat, verifies length, initial values and checksums (unless verify=false).
+// Parses header text; `hea` is the header's file name, used in errors and to check the record name
+// on the record line against the file's stem. Signal file names must stay inside the header's
+// directory (no absolute names, no ".." components).
+WfdbHeader parse_wfdb_header(const std::string& text, const std::string& hea);
+
+// Reads header + .dat, checks the .dat's size against the header before allocating anything,
+// verifies initial values and checksums (unless verify=false).
 WfdbRecord read_wfdb_record(const std::string& record_path, bool verify = true);
 
 // Writes "<record_path>.hea" and "<record_path>.dat" in format 16 from ADC values

@@ -1,5 +1,7 @@
 #include "engine/checkpoint_files.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -33,6 +35,22 @@ std::string step_checkpoint_path(const std::string& run_dir, int64_t global_step
 std::string newest_checkpoint(const std::string& run_dir) {
   auto all = step_checkpoints(run_dir);
   return all.empty() ? std::string() : all.back().string();
+}
+
+void remove_run_dir_without_files(const std::string& run_dir) {
+  std::error_code ec;
+  if (!fs::is_directory(run_dir, ec)) return;
+  const std::string own_tmp = ".tmp." + std::to_string(::getpid());
+  for (auto it = fs::recursive_directory_iterator(run_dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_directory(ec)) continue;
+    const std::string name = it->path().filename().string();
+    const size_t at = name.rfind(own_tmp);
+    if (at == std::string::npos || at + own_tmp.size() != name.size()) return;  // someone's file: keep all
+  }
+  if (ec) return;
+  fs::remove_all(run_dir, ec);
+  if (!ec) log::info("removed the run folder {}: the run failed before writing any output", run_dir);
 }
 
 void prune_checkpoints(const std::string& run_dir, int keep) {

@@ -21,6 +21,12 @@ std::string step_checkpoint_path(const std::string& run_dir, int64_t global_step
 // Newest complete training checkpoint in RUN_DIR/checkpoints ("" when none).
 std::string newest_checkpoint(const std::string& run_dir);
 
+// After a failed run that created RUN_DIR: removes it when it holds no file but this process's own
+// temp files ("*.tmp.<pid>") -- only empty folders (e.g. checkpoints/) are left by then. A folder
+// with any other file is kept whole (complete checkpoints resume, and nothing a user put there is
+// touched). Never throws.
+void remove_run_dir_without_files(const std::string& run_dir);
+
 // Keeps the newest `keep` step checkpoints in RUN_DIR/checkpoints, deletes older ones.
 void prune_checkpoints(const std::string& run_dir, int keep);
 

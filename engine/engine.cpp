@@ -39,6 +39,18 @@ Engine::~Engine() = default;
 RunContext Engine::context() { return RunContext{comm_, options_, device_, watchdog_.get(), *monitor_, state_}; }
 
 int Engine::run(Task& task) {
+  std::error_code ec;
+  const bool out_existed = std::filesystem::exists(options_.out, ec);
+  try {
+    return run_task(task);
+  } catch (...) {
+    // Never a folder that existed before (user content), never one holding a file.
+    if (comm_.rank() == 0 && !out_existed) remove_run_dir_without_files(options_.out);
+    throw;
+  }
+}
+
+int Engine::run_task(Task& task) {
   run_start_ = Clock::now();
   start();
   task.prepare(context());
@@ -56,6 +68,8 @@ int Engine::run(Task& task) {
   plan_ = task.plan();
   ECG_CHECK(!plan_.empty(), "{}: the task planned no stage", task.command());
   input_ = task.training_input();
+  // Data, model and --init/--resume are read and checked: from here on the run writes outputs.
+  create_run_directory();
   if (resume_from_.empty()) {
     task.begin(context());
   } else {
@@ -95,8 +109,6 @@ void Engine::start() {
   monitor_ = std::make_unique<RunMonitor>(comm_, metrics_options_, options_.quiet);
   install_stop_signal(options_.stop_signal);
   configure_threads(options_.threads, comm_.local_size());
-  if (comm_.rank() == 0) std::filesystem::create_directories(options_.out);
-  comm_.barrier("create run directory");
   watchdog_ = std::make_unique<comm::Watchdog>(comm_.rank(), [this](int code) { comm_.abort(code); });
   device_ = resolve_device(options_.device, comm_.local_rank());
   // Gradients are all-reduced where they live: GPU buckets need NCCL, host buckets MPI.
@@ -110,6 +122,16 @@ void Engine::start() {
     log::info("device {} ({} per rank), precision {}", device_.str(), gpu ? "one GPU" : "CPU",
               model::precision_name(options_.precision));
   }
+}
+
+void Engine::create_run_directory() {
+  if (comm_.rank() == 0) {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.out, ec);
+    ECG_CHECK(!ec && std::filesystem::is_directory(options_.out), "--out {}: cannot create the run folder: {}",
+              options_.out, ec ? ec.message() : "exists and is not a folder");
+  }
+  comm_.barrier("create run directory");
 }
 
 void Engine::resume(Task& task) {

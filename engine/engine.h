@@ -54,13 +54,17 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Runs `task` to the end. Returns 0, or kPreemptedExitCode after a stop-signal checkpoint.
+  // The run folder (--out) is created only once the task's inputs are validated; when the run
+  // fails, a folder it created and left without a file is removed again.
   int run(Task& task);
 
   const TrainState& state() const { return state_; }
 
  private:
   RunContext context();
+  int run_task(Task& task);
   void start();
+  void create_run_directory();
   void resume(Task& task);
   void start_stage(Task& task, size_t index);
   bool run_epoch(Task& task, size_t index);  // false: a stop request ended it early

@@ -308,6 +308,7 @@ nlohmann::json number(double v) {
   return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v);
 }
 nlohmann::json interval(const Interval& ci) {
+  if (!ci.exists()) return nullptr;
   return {number(ci.lower), number(ci.upper)};
 }
 
@@ -354,6 +355,11 @@ void LabelScores::validate() const {
               "metrics: target of record {} label '{}' is {}, expected 0 or 1", i / labels,
               name(i % labels), targets[i]);
   }
+}
+
+std::string format_with_ci(double value, const Interval& ci, int digits) {
+  if (!ci.exists()) return fmt::format("{:.{}f} [CI n/a]", value, digits);
+  return fmt::format("{:.{}f} [{:.{}f}, {:.{}f}]", value, digits, ci.lower, digits, ci.upper, digits);
 }
 
 std::string LabelScores::name(std::size_t label) const {

@@ -12,6 +12,7 @@
 // false) and excluded from the macro averages.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -50,7 +51,7 @@ inline double average_precision(const std::vector<float>& scores,
 }
 
 struct BootstrapOptions {
-  int resamples = 1000;      // 0: point estimates only, CIs are NaN
+  int resamples = 1000;      // 0: point estimates only, no CIs (NaN here, null in JSON, "n/a" in text)
   std::uint64_t seed = 0;    // same seed + same data -> identical intervals, whatever `threads`
   double confidence = 0.95;  // percentile method: [(1-c)/2, (1+c)/2] quantiles
   // A resample in which an evaluable label has no positive (or no negative) is redrawn, as the
@@ -62,7 +63,13 @@ struct BootstrapOptions {
 struct Interval {
   double lower = 0;
   double upper = 0;
+  // False for "no CI": --bootstrap 0, or a label that is not evaluable (both bounds NaN).
+  bool exists() const { return !(std::isnan(lower) && std::isnan(upper)); }
 };
+
+// "0.8123 [0.7912, 0.8350]", or "0.8123 [CI n/a]" without a CI (the one text form of a metric with
+// its interval in logs and tables; `digits` after the point).
+std::string format_with_ci(double value, const Interval& ci, int digits = 4);
 
 struct LabelMetrics {
   std::string name;
@@ -132,7 +139,8 @@ std::vector<std::pair<double, double>> weighted_label_metrics(
 // numpy.percentile's default; `values` is sorted in place.
 double percentile_sorted_inplace(std::vector<double>& values, double q);
 
-// JSON for evaluation reports (NaN becomes null: JSON has no NaN).
+// JSON for evaluation reports (NaN becomes null: JSON has no NaN; an interval that does not exist
+// is null, not [null, null]).
 nlohmann::json to_json(const MetricReport& report);
 nlohmann::json to_json(const PairedReport& report);
 

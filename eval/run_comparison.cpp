@@ -31,13 +31,15 @@ std::string fmt_metric(const nlohmann::json& value, const nlohmann::json& ci) {
   if (ci.is_array() && ci.size() == 2 && ci[0].is_number() && ci[1].is_number()) {
     return fmt::format("{:.3f} [{:.3f}, {:.3f}]", v, ci[0].get<double>(), ci[1].get<double>());
   }
-  return fmt::format("{:.3f}", v);
+  return fmt::format("{:.3f} [CI n/a]", v);
 }
 
 std::string fmt_difference(const nlohmann::json& d) {
   const double e = number_or_nan(d.at("estimate"));
   const auto& ci = d.at("ci");
   if (!std::isfinite(e)) return "n/a";
+  // No bootstrap (--bootstrap 0): the estimate alone, without an interval or a p-value.
+  if (!ci.is_array() || ci.size() != 2) return fmt::format("{:+.3f} [CI n/a]", e);
   return fmt::format("{:+.3f} [{:+.3f}, {:+.3f}] p={:.3f}", e, number_or_nan(ci[0]), number_or_nan(ci[1]),
                      number_or_nan(d.at("p_value")));
 }

@@ -30,7 +30,7 @@ void write_history_csv(const std::string& path, const std::vector<HistoryRow>& r
     text += fmt::format("{},{},{:.6f},{:.6f},{:.6f},{:.6g},{:.3f}\n", r.epoch, r.stage, r.train_loss,
                         r.val_macro_auroc, r.val_macro_auprc, r.lr, r.seconds);
   }
-  write_file_atomically(path, text);
+  write_file_atomically(path, text, "history CSV");
 }
 
 void write_predictions_csv(const std::string& path, const std::vector<int64_t>& ecg_ids,
@@ -46,11 +46,11 @@ void write_predictions_csv(const std::string& path, const std::vector<int64_t>& 
     for (size_t k = 0; k < c; ++k) text += fmt::format(",{:.6f}", probs[i * c + k]);
     text += "\n";
   }
-  write_file_atomically(path, text);
+  write_file_atomically(path, text, "predictions CSV");
 }
 
 void write_json_file(const std::string& path, const nlohmann::json& value) {
-  write_file_atomically(path, value.dump(2) + "\n");
+  write_file_atomically(path, value.dump(2) + "\n", "JSON");
 }
 
 }  // namespace ecg::eval

@@ -267,9 +267,9 @@ void FinetuneTask::finish(const engine::RunContext& run) {
   eval::write_json_file((fs::path(o_.out) / "results.json").string(),
                         make_results_json(o_, data_, state_, run.state, report, run.comm.size(),
                                           seconds_since(start_)));
-  log::info("test ({} records): macro AUROC {:.4f} [{:.4f}, {:.4f}]  macro AUPRC {:.4f} [{:.4f}, {:.4f}]",
-            data_.test.size(), report.macro_auroc, report.macro_auroc_ci.lower, report.macro_auroc_ci.upper,
-            report.macro_auprc, report.macro_auprc_ci.lower, report.macro_auprc_ci.upper);
+  log::info("test ({} records): macro AUROC {}  macro AUPRC {}", data_.test.size(),
+            eval::format_with_ci(report.macro_auroc, report.macro_auroc_ci),
+            eval::format_with_ci(report.macro_auprc, report.macro_auprc_ci));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <regex>
 
@@ -99,10 +100,9 @@ int run_evaluate(comm::Communicator& comm, const EvaluateOptions& o) {
     metrics["checkpoint"] = o.checkpoint;
     metrics["data"] = data.summary();
     eval::write_json_file((fs::path(o.out) / (o.split + "_metrics.json")).string(), metrics);
-    log::info("{} ({} records): macro AUROC {:.4f} [{:.4f}, {:.4f}]  macro AUPRC {:.4f} [{:.4f}, {:.4f}]",
-              o.split, records.size(), report.macro_auroc, report.macro_auroc_ci.lower,
-              report.macro_auroc_ci.upper, report.macro_auprc, report.macro_auprc_ci.lower,
-              report.macro_auprc_ci.upper);
+    log::info("{} ({} records): macro AUROC {}  macro AUPRC {}", o.split, records.size(),
+              eval::format_with_ci(report.macro_auroc, report.macro_auroc_ci),
+              eval::format_with_ci(report.macro_auprc, report.macro_auprc_ci));
   }
   comm.barrier("evaluation written");
   return 0;
@@ -144,7 +144,16 @@ int run_predict(const PredictOptions& o) {
   const std::string ext = fs::path(o.input).extension().string();
   if (ext == ".h5" || ext == ".hdf5") {
     const data::DatasetInfo data = data::read_dataset_info(o.input);
-    if (!im.manifest.is_null()) data::check_same_preprocessing(im.manifest, data.manifest, o.checkpoint, o.input);
+    if (!im.manifest.is_null()) {
+      data::Manifest prepared = data.manifest;
+      const int trained_rate = data::manifest_from_json(im.manifest, o.checkpoint).source_rate;
+      if (o.allow_rate_mismatch && prepared.source_rate != trained_rate) {
+        log::warn("--input {}: prepared from {} Hz records, --checkpoint {} from {} Hz ones; scoring anyway "
+                  "(--allow-rate-mismatch)", o.input, prepared.source_rate, o.checkpoint, trained_rate);
+        prepared.source_rate = trained_rate;  // every other field must still match
+      }
+      data::check_same_preprocessing(im.manifest, prepared, o.checkpoint, o.input);
+    }
     sharding::Hdf5RecordReader reader(o.input);
     n = reader.num_records();
     total = reader.num_samples();
@@ -160,6 +169,19 @@ int run_predict(const PredictOptions& o) {
     data::Manifest m = data::manifest_from_json(im.manifest, o.checkpoint);
     std::string record = (fs::path(o.input).parent_path() / fs::path(o.input).stem()).string();
     data::WfdbHeader header = data::read_wfdb_header(record);
+    // The record is band-passed at its own rate and resampled to the model's, as `preprocess` did
+    // for the training data; but records recorded at another rate (e.g. PTB-XL's 500 Hz vs its
+    // 100 Hz downsampled copies) carry other frequency content, and the model was never validated
+    // on them. A clinician must not get such scores silently.
+    if (std::abs(header.sampling_rate - m.source_rate) > 1e-9) {
+      ECG_CHECK(o.allow_rate_mismatch,
+                "--input {}: recorded at {} Hz, but --checkpoint {} was trained on {} Hz records (preprocessing "
+                "manifest source_rate); pass --allow-rate-mismatch to score it anyway",
+                o.input, header.sampling_rate, o.checkpoint, m.source_rate);
+      log::warn("--input {}: recorded at {} Hz, --checkpoint {} was trained on {} Hz records; scoring it "
+                "resampled to {} Hz (--allow-rate-mismatch)",
+                o.input, header.sampling_rate, o.checkpoint, m.source_rate, m.target_rate);
+    }
     data::PreprocessOptions popts;
     popts.sampling_rate = static_cast<int>(header.sampling_rate);
     popts.target_rate = m.target_rate;
@@ -184,7 +206,7 @@ int run_predict(const PredictOptions& o) {
   }
   fs::path out(o.out);
   if (out.has_parent_path()) fs::create_directories(out.parent_path());
-  write_file_atomically(o.out, text);
+  write_file_atomically(o.out, text, "predictions CSV");
   log::info("wrote {} prediction(s) to {}", n, o.out);
   return 0;
 }

@@ -48,6 +48,9 @@ struct PredictOptions {
   int eval_crops = 3;
   int batch_size = 32;
   int threads = 0;
+  // A recording sampled at another rate than the checkpoint's training records (its manifest's
+  // source_rate) is refused unless this is set; then it is scored with a warning (docs/outputs.md).
+  bool allow_rate_mismatch = false;
   engine::DeviceChoice device = engine::DeviceChoice::auto_select;
 };
 

@@ -38,8 +38,8 @@ int run_compare(const CompareOptions& o) {
   const nlohmann::json comparison = eval::compare_runs(runs, options);
   const std::string table = eval::comparison_markdown(comparison);
   std::cout << table << std::flush;
-  if (!o.out_markdown.empty()) write_file_atomically(o.out_markdown, table);
-  if (!o.out_json.empty()) write_file_atomically(o.out_json, comparison.dump(2) + "\n");
+  if (!o.out_markdown.empty()) write_file_atomically(o.out_markdown, table, "comparison table");
+  if (!o.out_json.empty()) write_file_atomically(o.out_json, comparison.dump(2) + "\n", "comparison JSON");
   return 0;
 }
 
@@ -56,7 +56,7 @@ const RegisterCommand kRegister{CommandSpec{
           ->delimiter(',');
       sub.add_option("--out", o->out_markdown, "also write the Markdown table here");
       sub.add_option("--json", o->out_json, "also write the comparison as JSON here");
-      sub.add_option("--bootstrap", o->bootstrap, "paired bootstrap resamples");
+      sub.add_option("--bootstrap", o->bootstrap, "paired bootstrap resamples (0 = no CIs or p-values: null in JSON, n/a in the table)");
       sub.add_option("--seed", o->seed, "bootstrap seed");
       return [o] { return run_compare(*o); };
     }}};

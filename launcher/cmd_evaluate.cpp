@@ -22,7 +22,7 @@ const RegisterCommand kRegister{CommandSpec{
       sub.add_option("--split", o->split, "test (fold 10) or val (fold 9)")->check(CLI::IsMember({"test", "val"}));
       sub.add_option("--eval-crops", o->eval_crops, "equally spaced windows averaged per record");
       sub.add_option("--batch-size", o->batch_size, "global batch size");
-      sub.add_option("--bootstrap", o->bootstrap, "bootstrap resamples for the CIs");
+      sub.add_option("--bootstrap", o->bootstrap, "bootstrap resamples for the CIs (0 = no CIs: null in JSON, n/a in text)");
       sub.add_option("--seed", o->seed, "bootstrap seed");
       sub.add_option("--threads", o->threads, "intra-op threads per rank (0 = cores / ranks per node)");
       add_device_option(sub, o->device);

@@ -19,6 +19,9 @@ const RegisterCommand kRegister{CommandSpec{
       sub.add_option("--eval-crops", o->eval_crops, "equally spaced windows averaged per record");
       sub.add_option("--batch-size", o->batch_size, "records per forward pass");
       sub.add_option("--threads", o->threads, "intra-op threads (0 = all cores)");
+      sub.add_flag("--allow-rate-mismatch", o->allow_rate_mismatch,
+                   "score a recording sampled at another rate than the checkpoint's training records "
+                   "(default: refused; see docs/outputs.md)");
       add_device_option(sub, o->device);
       return [o]() { return finetune::run_predict(*o); };
     }}};

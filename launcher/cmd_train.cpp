@@ -41,7 +41,7 @@ void add_train_options(CLI::App& sub, finetune::TrainOptions& o) {
   sub.add_option("--eval-crops", o.eval_crops, "equally spaced windows averaged at evaluation");
   sub.add_option("--crop-length", o.crop_length,
                  "window in samples for training (random) and evaluation (multiple of 75, <= 2250)");
-  sub.add_option("--bootstrap", o.bootstrap, "bootstrap resamples for test CIs");
+  sub.add_option("--bootstrap", o.bootstrap, "bootstrap resamples for test CIs (0 = no CIs: null in results.json, n/a in text)");
   sub.add_option("--seed", o.seed, "seed of permutations, crops, drop-path and head init");
 }
 

@@ -7,6 +7,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "model/untrusted_zip.h"
 
 namespace fs = std::filesystem;
 
@@ -21,51 +22,10 @@ constexpr const char* kOptimizerKey = "optimizer";
 // TorchScript attribute names, where the dots of parameter names are not safe.
 std::string tensor_key(size_t i) { return "t" + std::to_string(i); }
 
-}  // namespace
-
-void save_checkpoint(const std::string& path, const nlohmann::json& meta_in, const NamedTensors& state,
-                     torch::optim::Optimizer* optimizer) {
-  nlohmann::json meta = meta_in;
-  meta["format"] = kCheckpointFormat;
-  meta["format_version"] = kCheckpointVersion;
-  std::vector<std::string> names;
-  torch::serialize::OutputArchive tensors;
-  for (size_t i = 0; i < state.size(); ++i) {
-    names.push_back(state[i].first);
-    tensors.write(tensor_key(i), state[i].second.detach().to(torch::kCPU).contiguous());
-  }
-  meta["state_names"] = names;
-  torch::serialize::OutputArchive archive;
-  archive.write(kMetaKey, c10::IValue(meta.dump()));
-  archive.write(kStateKey, tensors);
-  if (optimizer != nullptr) {
-    torch::serialize::OutputArchive opt;
-    optimizer->save(opt);
-    archive.write(kOptimizerKey, opt);
-  }
-  fs::create_directories(fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path());
-  write_atomically(path, [&](const std::string& tmp) { archive.save_to(tmp); });
-}
-
-bool is_ecgdist_checkpoint(const std::string& path) {
-  try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path);
-    c10::IValue meta;
-    return archive.try_read(kMetaKey, meta) && meta.isString();
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
-LoadedCheckpoint load_checkpoint(const std::string& path, torch::optim::Optimizer* optimizer) {
-  ECG_CHECK(fs::exists(path), "checkpoint {} does not exist", path);
+// load_checkpoint past the checks on the file: foreign exceptions are translated by the caller.
+LoadedCheckpoint read_checkpoint(const std::string& path, torch::optim::Optimizer* optimizer) {
   torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const std::exception& e) {
-    ECG_FAIL("{} is not a readable ecgdist checkpoint: {}", path, std::string(e.what()).substr(0, 200));
-  }
+  archive.load_from(path);
   c10::IValue meta_value;
   ECG_CHECK(archive.try_read(kMetaKey, meta_value) && meta_value.isString(),
             "{} is not an ecgdist checkpoint (no meta record)", path);
@@ -89,6 +49,81 @@ LoadedCheckpoint load_checkpoint(const std::string& path, torch::optim::Optimize
     optimizer->load(opt);
   }
   return out;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const nlohmann::json& meta_in, const NamedTensors& state,
+                     torch::optim::Optimizer* optimizer) {
+  nlohmann::json meta = meta_in;
+  meta["format"] = kCheckpointFormat;
+  meta["format_version"] = kCheckpointVersion;
+  std::vector<std::string> names;
+  torch::serialize::OutputArchive tensors;
+  for (size_t i = 0; i < state.size(); ++i) {
+    names.push_back(state[i].first);
+    tensors.write(tensor_key(i), state[i].second.detach().to(torch::kCPU).contiguous());
+  }
+  meta["state_names"] = names;
+  torch::serialize::OutputArchive archive;
+  archive.write(kMetaKey, c10::IValue(meta.dump()));
+  archive.write(kStateKey, tensors);
+  if (optimizer != nullptr) {
+    torch::serialize::OutputArchive opt;
+    optimizer->save(opt);
+    archive.write(kOptimizerKey, opt);
+  }
+  const fs::path dir = fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  ECG_CHECK(!ec, "{}: cannot create the folder for checkpoint {}: {}", dir.string(), path, ec.message());
+  write_atomically(
+      path,
+      [&](const std::string& tmp) {
+        // Through a sink that never reports a short write: LibTorch's zip writer throws from its
+        // destructor after a failed write (a full disk), which terminates the process. The error
+        // surfaces at close() instead, as one line naming `path`.
+        FileSink sink(tmp, path, "checkpoint");
+        std::string zip_error;
+        try {
+          archive.save_to([&](const void* data, size_t size) { return sink.write(data, size); });
+        } catch (const c10::Error& e) {
+          zip_error = e.what_without_backtrace();
+        }
+        sink.close();  // a write error first: it is the cause of any zip error
+        ECG_CHECK(zip_error.empty(), "{}: cannot write checkpoint: {}", path,
+                  zip_error.substr(0, zip_error.find('\n')));
+      },
+      "checkpoint");
+}
+
+// Our checkpoints are TorchScript archives (torch::serialize), which hold constants.pkl; torch.save
+// files never do. Looking at the zip directory decides without running LibTorch's loader on a
+// file that may be neither.
+bool is_ecgdist_checkpoint(const std::string& path) {
+  try {
+    return UntrustedZip::open_file(path, UntrustedZip::Compressed::small_only)
+        .record_size("constants.pkl")
+        .has_value();
+  } catch (const ecg::Error&) {
+    return false;
+  }
+}
+
+LoadedCheckpoint load_checkpoint(const std::string& path, torch::optim::Optimizer* optimizer) {
+  ECG_CHECK(fs::exists(path), "checkpoint {} does not exist", path);
+  // LibTorch's archive reader inflates every record it reads whole: the directory is checked
+  // first (records no larger than the file, compressed ones small), which bounds its memory.
+  try {
+    UntrustedZip::open_file(path, UntrustedZip::Compressed::small_only);
+  } catch (...) {
+    rethrow_as_error(path, "not a readable ecgdist checkpoint");
+  }
+  try {
+    return read_checkpoint(path, optimizer);
+  } catch (...) {
+    rethrow_as_error(path, "cannot read the ecgdist checkpoint");
+  }
 }
 
 LoadedCheckpoint load_any_checkpoint(const std::string& path) {

@@ -3,7 +3,6 @@
 #include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
 
-#include <fstream>
 #include <limits>
 
 #include "common/atomic_file.h"
@@ -125,27 +124,35 @@ std::string pickle_state_dict(const NamedTensors& tensors) {
 
 void write_torch_save(const std::string& path, const NamedTensors& tensors) {
   const std::string pickle = pickle_state_dict(tensors);
-  write_atomically(path, [&](const std::string& tmp) {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    ECG_CHECK(out.good(), "cannot write '{}'", tmp);
-    // The writer-function form names the archive's folder "archive", as Python's torch.save does.
-    caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t size) -> size_t {
-      out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-      return out.good() ? size : 0;
-    });
-    try {
-      writer.writeRecord("data.pkl", pickle.data(), pickle.size());
-      for (size_t k = 0; k < tensors.size(); ++k) {
-        at::Tensor t = tensors[k].second.detach().to(torch::kCPU).contiguous();
-        writer.writeRecord("data/" + std::to_string(k), t.data_ptr(), t.nbytes());
-      }
-      writer.writeEndOfFile();
-    } catch (const c10::Error& e) {
-      ECG_FAIL("cannot write '{}': {}", path, e.what_without_backtrace());
-    }
-    out.close();
-    ECG_CHECK(out.good(), "cannot write '{}' (disk full?)", tmp);
-  });
+  write_atomically(
+      path,
+      [&](const std::string& tmp) {
+        // The sink never reports a short write to the zip writer: after a failed write (full
+        // disk) it would throw from its destructor, which terminates the process. The error
+        // surfaces at close() instead, naming `path`.
+        FileSink sink(tmp, path, "the exported weights");
+        std::string zip_error;
+        {
+          // The writer-function form names the archive's folder "archive", as Python's
+          // torch.save does.
+          caffe2::serialize::PyTorchStreamWriter writer(
+              [&](const void* data, size_t size) { return sink.write(data, size); });
+          try {
+            writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+            for (size_t k = 0; k < tensors.size() && !sink.failed(); ++k) {
+              at::Tensor t = tensors[k].second.detach().to(torch::kCPU).contiguous();
+              writer.writeRecord("data/" + std::to_string(k), t.data_ptr(), t.nbytes());
+            }
+            writer.writeEndOfFile();
+          } catch (const c10::Error& e) {
+            zip_error = e.what_without_backtrace();
+          }
+        }
+        sink.close();  // a write error first: it is the cause of any zip error
+        ECG_CHECK(zip_error.empty(), "{}: cannot write the exported weights: {}", path,
+                  zip_error.substr(0, zip_error.find('\n')));
+      },
+      "the exported weights");
 }
 
 }  // namespace ecg::model

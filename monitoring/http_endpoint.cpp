@@ -1,99 +1,158 @@
 #include "monitoring/http_endpoint.h"
 
-#include <boost/asio/ip/tcp.hpp>
+#include <array>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/read_until.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/streambuf.hpp>
-#include <boost/asio/write.hpp>
-
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/optional.hpp>
 #include <chrono>
-#include <istream>
+#include <list>
 #include <system_error>
 #include <thread>
 
+#include "monitoring/http_request.h"
+
 namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
 using asio::ip::tcp;
 
 namespace ecg::monitoring {
 namespace {
 
-constexpr std::size_t kMaxRequestBytes = 16 * 1024;
-constexpr auto kRequestTimeout = std::chrono::seconds(10);
+// A whole request (or the wait for the next one on a kept-alive connection) and a whole response
+// each get this long, so a silent or dribbling client holds a connection for at most this.
+constexpr auto kIoTimeout = std::chrono::seconds(10);
+// After the last response the socket is half-closed and what the client still sends is read and
+// dropped for a moment before closing: closing with unread bytes makes the kernel send RST, which
+// can destroy the response in flight (a refused request's body usually is such bytes).
+constexpr auto kLingerTimeout = std::chrono::seconds(1);
+constexpr std::size_t kLingerBytes = 64 * 1024;
+// Beyond this many open connections the oldest is closed for each new one: a real scrape takes
+// milliseconds, so the oldest connection is an idle or stuck client, and a flood of them can
+// neither starve scrapes nor use up the trainer's file descriptors.
+constexpr std::size_t kMaxConnections = 64;
+// The parser refuses a header over kHttpHeaderLimit before the buffer fills; this bound only
+// keeps Beast's buffer from growing on its own.
+constexpr std::size_t kReadBufferBytes = 2 * kHttpHeaderLimit;
+// After a failed accept (e.g. EMFILE) the listening socket stays readable; retrying at once
+// would spin the endpoint's thread on a core the trainer needs.
+constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
 
-std::string response(int status, const char* reason, const std::string& content_type,
-                     const std::string& body, bool head_only) {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\n";
-  out += "Content-Type: " + content_type + "\r\n";
-  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  out += "Connection: close\r\n\r\n";
-  if (!head_only) out += body;
-  return out;
-}
+class Session;
+using Connections = std::list<std::weak_ptr<Session>>;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const HttpMetricsEndpoint::Render& render)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), request_(kMaxRequestBytes), render_(render) {}
+  Session(tcp::socket socket, const RenderMetrics& render, Connections& connections)
+      : stream_(std::move(socket)),
+        buffer_(kReadBufferBytes),
+        render_(render),
+        connections_(connections) {}
 
   void start() {
-    auto self = shared_from_this();
-    timer_.expires_after(kRequestTimeout);
-    timer_.async_wait([self](const boost::system::error_code& ec) {
-      if (!ec) self->close();
-    });
-    asio::async_read_until(socket_, request_, "\r\n\r\n",
-                           [self](const boost::system::error_code& ec, std::size_t) {
-                             if (ec) return self->close();  // includes an over-long request
-                             self->answer();
-                           });
+    place_ = connections_.insert(connections_.end(), weak_from_this());
+    read_request();
+  }
+
+  // Ends the connection now; pending operations complete with an error and release the session.
+  void close() {
+    if (place_) {
+      connections_.erase(*place_);
+      place_.reset();
+    }
+    boost::system::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
   }
 
  private:
-  void answer() {
-    std::istream in(&request_);
-    std::string method, target;
-    in >> method >> target;
-    const std::string path = target.substr(0, target.find('?'));
-    const bool head = method == "HEAD";
-    if (method != "GET" && !head) {
-      reply_ = response(405, "Method Not Allowed", "text/plain", "only GET and HEAD\n", false);
-    } else if (path == "/metrics") {
-      reply_ = response(200, "OK", "text/plain; version=0.0.4; charset=utf-8", render_(), head);
-    } else {
-      reply_ = response(404, "Not Found", "text/plain", "ecgdist serves /metrics\n", head);
-    }
-    auto self = shared_from_this();
-    asio::async_write(socket_, asio::buffer(reply_),
-                      [self](const boost::system::error_code&, std::size_t) { self->close(); });
+  void read_request() {
+    parser_.emplace();
+    limit_request_parser(*parser_);
+    stream_.expires_after(kIoTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                       self->on_request(ec);
+                     });
   }
 
-  void close() {
+  void on_request(const boost::system::error_code& ec) {
+    if (!ec) return write(respond_to_request(parser_->get(), render_));
+    if (is_refused_request(ec)) return write(respond_to_refused_request(ec));
+    close();  // timeout, the client went away, or close() from eviction
+  }
+
+  void write(HttpResponse response) {
+    response_ = std::move(response);
+    stream_.expires_after(kIoTimeout);
+    http::async_write(
+        stream_, response_,
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+          if (ec) return self->close();
+          if (self->response_.keep_alive()) return self->read_request();
+          self->linger();
+        });
+  }
+
+  void linger() {
     boost::system::error_code ignored;
-    timer_.cancel();
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(kLingerTimeout);
+    discard();
   }
 
-  tcp::socket socket_;
-  asio::steady_timer timer_;
-  asio::streambuf request_;
-  std::string reply_;
-  const HttpMetricsEndpoint::Render& render_;
+  void discard() {
+    stream_.async_read_some(
+        asio::buffer(discarded_),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+          self->lingered_ += n;
+          if (ec || self->lingered_ >= kLingerBytes) return self->close();
+          self->discard();
+        });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  boost::optional<HttpRequestParser> parser_;  // fresh per request: a parser parses one message
+  HttpResponse response_;
+  std::array<char, 1024> discarded_{};
+  std::size_t lingered_ = 0;
+  const RenderMetrics& render_;
+  Connections& connections_;
+  boost::optional<Connections::iterator> place_;  // in connections_ until close()
 };
 
 }  // namespace
 
 struct HttpMetricsEndpoint::Impl {
-  Render render;
+  // Declared before io: the sessions that io's pending handlers still own refer to both.
+  RenderMetrics render;
+  Connections connections;
   asio::io_context io;
   tcp::acceptor acceptor{io};
+  asio::steady_timer accept_retry{io};
   std::thread thread;
 
   void accept() {
     acceptor.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
       if (!acceptor.is_open()) return;
-      if (!ec) std::make_shared<Session>(std::move(socket), render)->start();
+      if (ec) {
+        accept_retry.expires_after(kAcceptRetry);
+        accept_retry.async_wait([this](const boost::system::error_code&) { accept(); });
+        return;
+      }
+      if (connections.size() >= kMaxConnections) {
+        if (auto oldest = connections.front().lock())
+          oldest->close();
+        else
+          connections.pop_front();
+      }
+      std::make_shared<Session>(std::move(socket), render, connections)->start();
       accept();
     });
   }
@@ -107,8 +166,9 @@ HttpMetricsEndpoint::HttpMetricsEndpoint(const std::string& host, int port, Rend
   };
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
-  if (ec) throw std::system_error(std::make_error_code(std::errc::invalid_argument),
-                                  "not a numeric IPv4/IPv6 address");
+  if (ec)
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            "not a numeric IPv4/IPv6 address");
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
   auto& acceptor = impl_->acceptor;
   if (acceptor.open(endpoint.protocol(), ec)) fail(ec);
@@ -125,6 +185,8 @@ HttpMetricsEndpoint::~HttpMetricsEndpoint() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-int HttpMetricsEndpoint::port() const { return impl_->acceptor.local_endpoint().port(); }
+int HttpMetricsEndpoint::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
 
 }  // namespace ecg::monitoring

@@ -1,8 +1,14 @@
-// A minimal HTTP/1.1 endpoint for Prometheus scrapes, on Boost.Asio: GET (or HEAD) /metrics
-// answers the text exposition format that `render` returns; anything else is 404/405. One
-// background thread serves all connections asynchronously, each connection answers one request
-// and closes (Prometheus reconnects per scrape), and a client that sends nothing is dropped
-// after 10 s, so a stuck scraper can never hold the endpoint.
+// A minimal HTTP/1.1 endpoint for Prometheus scrapes, on Boost.Asio with Boost.Beast's parser:
+// GET (or HEAD) /metrics answers the text exposition format that `render` returns; what each
+// request gets is decided in http_request.h (404/405, and 400/413/431 for requests the size-limited
+// parser refuses). One background thread serves all connections asynchronously.
+//
+// Connections are kept alive for HTTP/1.1 clients: Prometheus (Go's net/http) reuses its
+// connection, and at the usual 1-5 s scrape intervals, inside the 10 s idle timeout, one connection
+// per rank lasts the whole job instead of a TCP handshake and a TIME_WAIT socket per scrape.
+// Pipelined requests are answered in order. A client that sends nothing, dribbles a request or
+// does not read its response is dropped after 10 s, and beyond 64 open connections the oldest is
+// closed, so stuck or hostile clients can never hold the endpoint or starve a scrape.
 //
 // Why not prometheus-cpp's pull Exposer (civetweb): Debian 12's civetweb starts its threads with
 // a fixed 100 KiB stack (pthread_attr_setstacksize(102400)), and glibc places the static TLS of

@@ -279,7 +279,7 @@ void PretrainTask::finish(const engine::RunContext& run) {
                        r.val_loss >= 0 ? fmt::format("{:.6f}", r.val_loss) : "", r.lr, r.seconds);
     epochs.push_back(epoch_json(r));
   }
-  write_file_atomically((fs::path(o_.out) / "pretrain_history.csv").string(), csv);
+  write_file_atomically((fs::path(o_.out) / "pretrain_history.csv").string(), csv, "history CSV");
   nlohmann::json results;
   results["kind"] = "pretraining";
   results["options"] = o_;

@@ -39,6 +39,7 @@ PACKAGES=(
   prometheus-cpp-dev libboost-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libsoxr-dev libfftw3-dev libcsv-dev
+  libzip-dev
   libgtest-dev libgmock-dev
   python3 python3-h5py python3-sklearn python3-numpy
 )
@@ -164,7 +165,10 @@ STUB
   in_root bash /tmp/cudnn-stub.sh "$CUDNN_STUB_VERSION" || fail "could not build the cuDNN stand-in"
 }
 
-if [ ! -e "$DONE_MARK" ]; then
+# The mark holds the package list it was made for: a root cached before a package was added to
+# the lists above runs the (idempotent) package stage again instead of building without it.
+WANTED="${PACKAGES[*]} ${TORCH_PACKAGES[*]}"
+if [ ! -e "$DONE_MARK" ] || [ "$(cat "$DONE_MARK")" != "$WANTED" ]; then
   MIRROR=${ECGDIST_TRIXIE_MIRROR:-$(host_mirror)}
   [ -n "$MIRROR" ] || fail "no Debian archive found in /etc/apt; set ECGDIST_TRIXIE_MIRROR"
   if [ ! -e "$BASE_MARK" ]; then
@@ -203,7 +207,7 @@ EOF
     fail "apt-get install of CUDA LibTorch in the root failed"
   in_root apt-get clean
   unmount_all
-  touch "$DONE_MARK"
+  echo "$WANTED" > "$DONE_MARK"
   say "root complete"
 else
   say "reusing the complete root $ROOT"

@@ -37,6 +37,7 @@ DEV_PACKAGES=(
   libboost-dev libboost1.74-dev       # Boost.Asio (headers only)
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libsoxr-dev libfftw3-dev libcsv-dev
+  libzip-dev                          # zip.h, zipconf.h, libzip.pc (its Requires: none; zlib1g-dev above)
   libgtest-dev libgmock-dev googletest
 )
 # Runtime libraries: their whole Depends closure is taken (the MCA plugins of Open MPI dlopen
@@ -47,6 +48,7 @@ RUNTIME_ROOTS=(
   libhdf5-103-1 libsz2 libaec0
   libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libprometheus-cpp-push1.0 libcivetweb1
   libspdlog1.10 libfmt9 libsoxr0 libfftw3-single3 libcsv3 libcurl4 libssl3
+  libzip4
   pkgconf-bin libpkgconf3
 )
 # Left out of the closure: the C/C++ runtime and base-system libraries every glibc distribution

@@ -12,6 +12,7 @@ PACKAGES=(
   prometheus-cpp-dev libboost-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libsoxr-dev libfftw3-dev libcsv-dev
+  libzip-dev                          # checkpoint archives read with bounds (model/untrusted_zip.h)
   libgtest-dev libgmock-dev
   python3-torch python3-h5py python3-sklearn python3-numpy   # test oracles and the DDP reference
   prometheus                                                  # real server for monitoring tests

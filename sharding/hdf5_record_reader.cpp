@@ -1,6 +1,9 @@
 #include "sharding/hdf5_record_reader.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "common/error.h"
 #include "data/hdf5_layout.h"
@@ -16,6 +19,18 @@ std::string shape_string(const std::vector<hsize_t>& dims) {
   std::string s = "[";
   for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
   return s + "]";
+}
+
+// True when any of the n floats is NaN or +-Inf (exponent bits all ones). Branch-free over the
+// bits so that the compiler vectorises it: it runs over every value the trainer reads.
+bool any_non_finite(const float* values, size_t n) {
+  uint32_t found = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, values + i, sizeof bits);
+    found |= static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+  }
+  return found != 0;
 }
 
 }  // namespace
@@ -63,6 +78,30 @@ std::vector<hsize_t> Hdf5RecordReader::check_dataset(const std::string& name, in
   return dims;
 }
 
+void Hdf5RecordReader::fail_non_finite(int64_t record, const float* values) const {
+  int64_t at = 0;
+  while (at < record_size() && std::isfinite(values[at])) ++at;
+  // The ecg_id is read only now, on the error path: the hot path needs the signals alone.
+  std::string id = "unknown";
+  H5Handle ids = data::h5_open_dataset(file_, layout::kEcgId, path_);
+  H5Handle space(H5Dget_space(ids));
+  const hsize_t start[1] = {static_cast<hsize_t>(record)};
+  const hsize_t count[1] = {1};
+  int64_t ecg_id = 0;
+  H5Handle mem(H5Screate_simple(1, count, nullptr));
+  if (space.valid() && mem.valid() &&
+      H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr) >= 0 &&
+      H5Dread(ids, H5T_NATIVE_INT64, mem, space, H5P_DEFAULT, &ecg_id) >= 0) {
+    id = std::to_string(ecg_id);
+  }
+  const int64_t lead = at / num_samples_;
+  const std::string lead_name = num_leads_ == layout::kNumLeads
+                                    ? std::string(layout::kLeadOrder[static_cast<size_t>(lead)])
+                                    : std::to_string(lead);
+  ECG_FAIL("{}: dataset '{}': record {} (ecg_id {}) has a non-finite value ({}) in lead {} at sample {}", path_,
+           layout::kSignals, record, id, values[at], lead_name, at % num_samples_);
+}
+
 void Hdf5RecordReader::read_signals(const std::vector<int64_t>& sorted_indices, float* out) const {
   last_read_calls_ = 0;
   for (size_t k = 0; k < sorted_indices.size(); ++k) {
@@ -94,6 +133,12 @@ void Hdf5RecordReader::read_signals(const std::vector<int64_t>& sorted_indices, 
     ECG_H5_CHECK(H5Dread(signals_, H5T_NATIVE_FLOAT, mem_space, file_space, H5P_DEFAULT, dest) >= 0,
                  "{}: cannot read records {}..{} of '{}'", path_, sorted_indices[k],
                  sorted_indices[end - 1], layout::kSignals);
+    if (any_non_finite(dest, static_cast<size_t>(run) * static_cast<size_t>(record_size()))) {
+      for (size_t r = k; r < end; ++r) {
+        const float* record = out + static_cast<int64_t>(r) * record_size();
+        if (any_non_finite(record, static_cast<size_t>(record_size()))) fail_non_finite(sorted_indices[r], record);
+      }
+    }
     ++last_read_calls_;
     k = end;
   }

@@ -30,6 +30,9 @@ class Hdf5RecordReader {
   // Reads /signals[i] for each i of `sorted_indices` (strictly increasing, in range) into `out`
   // (sorted_indices.size() * record_size() floats; record k at out + k * record_size()).
   // Consecutive indices are merged into one hyperslab read; runs are read in file order.
+  // Every value read is checked to be finite: a NaN/Inf is an error naming the file, the record
+  // index, its ecg_id, the lead and the sample (rather than a non-finite loss, steps later, that
+  // names no record).
   void read_signals(const std::vector<int64_t>& sorted_indices, float* out) const;
   // Number of H5Dread calls the last read_signals made (= contiguous runs); for tests/benchmarks.
   int64_t last_read_calls() const { return last_read_calls_; }
@@ -37,6 +40,7 @@ class Hdf5RecordReader {
 
  private:
   std::vector<hsize_t> check_dataset(const std::string& name, int rank, bool need_float) const;
+  [[noreturn]] void fail_non_finite(int64_t record, const float* values) const;
 
   std::string path_;
   data::H5Handle file_;

@@ -85,6 +85,9 @@ def main():
                     if est is None:
                         continue
                     diffs.append(est)
+                    if ci is None:  # --bootstrap 0: no interval
+                        parts.append(f"{est:+.3f} [CI n/a]")
+                        continue
                     star = "*" if ci[0] is not None and (ci[0] > 0 or ci[1] < 0) else ""
                     parts.append(f"{est:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]{star}")
                 mean = f"**{statistics.mean(diffs):+.3f}**" if diffs else "n/a"

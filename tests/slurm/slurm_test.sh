@@ -97,6 +97,8 @@ timing "synth + preprocess"
 # --- the template's settings, shared by both training jobs (sbatch exports the environment).
 export ECGDIST_BIN DATA="$tmp/ptbxl.h5" TASK=superdiagnostic RECIPE=post-train RUN_ROOT="$tmp/runs"
 export LAUNCHER OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+# LAUNCHER=mpirun: the checkout's tune file (sbatch runs from the test's cwd, not the checkout).
+export MPI_TUNE="$repo/slurm/openmpi-mca.conf"
 common_args="--model tiny --lp-epochs 1 --batch-size 16 --bootstrap 20 --progress-interval 1 \
 --metrics-bind 127.0.0.1"
 export EXTRA_ARGS="$common_args --epochs 2"
