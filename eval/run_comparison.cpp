@@ -47,21 +47,31 @@ std::string fmt_difference(const nlohmann::json& d) {
 }  // namespace
 
 RunOutcome read_run(const std::string& dir) {
+  const std::string results_path = (fs::path(dir) / "results.json").string();
+  const std::string preds_path = (fs::path(dir) / "test_predictions.csv").string();
+  const std::string results_text = read_whole(results_path);
+  return parse_run(dir, results_text, read_whole(preds_path));
+}
+
+RunOutcome parse_run(const std::string& dir, const std::string& results_json,
+                     const std::string& predictions_csv) {
   RunOutcome run;
   run.dir = dir;
   run.label = fs::path(dir).lexically_normal().filename().string();
   if (run.label.empty()) run.label = fs::path(dir).lexically_normal().parent_path().filename().string();
   const std::string results_path = (fs::path(dir) / "results.json").string();
   try {
-    run.results = nlohmann::json::parse(read_whole(results_path));
+    run.results = nlohmann::json::parse(results_json);
   } catch (const nlohmann::json::exception& e) {
     ECG_FAIL("{}: not valid JSON: {}", results_path, e.what());
   }
   ECG_CHECK(run.results.contains("test") && run.results.contains("task"),
             "{}: no 'test' / 'task' field (a `train` run's results.json is needed)", results_path);
+  ECG_CHECK(run.results.at("test").is_object() && run.results.at("task").is_string(),
+            "{}: 'test' must be an object and 'task' a string", results_path);
 
   const std::string preds_path = (fs::path(dir) / "test_predictions.csv").string();
-  const data::CsvRows rows = data::parse_csv(read_whole(preds_path), preds_path);
+  const data::CsvRows rows = data::parse_csv(predictions_csv, preds_path);
   ECG_CHECK(rows.size() >= 2 && rows[0].size() >= 2 && rows[0][0] == "ecg_id",
             "{}: expected a header 'ecg_id,<class>,...' and at least one row", preds_path);
   run.classes.assign(rows[0].begin() + 1, rows[0].end());
@@ -76,6 +86,28 @@ RunOutcome read_run(const std::string& dir) {
     }
   }
   return run;
+}
+
+nlohmann::json run_summary(const RunOutcome& r) {
+  const auto& settings = r.results.value("settings", nlohmann::json::object());
+  // A metric missing from the test block is null (shown as n/a). Not results["test"][name]: on a
+  // const json, operator[] with a missing key is undefined behaviour (an assertion with asserts on).
+  const nlohmann::json& test = r.results.at("test");
+  auto metric = [&test](const char* name) {
+    return test.is_object() ? test.value(name, nlohmann::json()) : nlohmann::json();
+  };
+  return {{"label", r.label},
+          {"dir", r.dir},
+          {"recipe", r.results.value("recipe", "")},
+          {"init", settings.value("init", "")},
+          {"train_fraction", settings.value("train_fraction", 1.0)},
+          {"drop_path", settings.value("drop_path", 0.0)},
+          {"lp_epochs", settings.value("lp_epochs", 0)},
+          {"seed", settings.value("seed", 0)},
+          {"macro_auroc", metric("macro_auroc")},
+          {"macro_auroc_ci", metric("macro_auroc_ci")},
+          {"macro_auprc", metric("macro_auprc")},
+          {"macro_auprc_ci", metric("macro_auprc_ci")}};
 }
 
 nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const ComparisonOptions& options) {
@@ -122,19 +154,7 @@ nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const Compariso
   const LabelScores base_scores = scores_of(base);
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto& r = runs[i];
-    const auto& settings = r.results.value("settings", nlohmann::json::object());
-    nlohmann::json row = {{"label", r.label},
-                          {"dir", r.dir},
-                          {"recipe", r.results.value("recipe", "")},
-                          {"init", settings.value("init", "")},
-                          {"train_fraction", settings.value("train_fraction", 1.0)},
-                          {"drop_path", settings.value("drop_path", 0.0)},
-                          {"lp_epochs", settings.value("lp_epochs", 0)},
-                          {"seed", settings.value("seed", 0)},
-                          {"macro_auroc", r.results["test"]["macro_auroc"]},
-                          {"macro_auroc_ci", r.results["test"]["macro_auroc_ci"]},
-                          {"macro_auprc", r.results["test"]["macro_auprc"]},
-                          {"macro_auprc_ci", r.results["test"]["macro_auprc_ci"]}};
+    nlohmann::json row = run_summary(r);
     if (i > 0) row["vs_baseline"] = to_json(paired_bootstrap(scores_of(r), base_scores, options.bootstrap));
     out["runs"].push_back(row);
   }

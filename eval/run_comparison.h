@@ -26,6 +26,14 @@ struct RunOutcome {
 
 // Errors name the file and the field.
 RunOutcome read_run(const std::string& dir);
+// read_run on the two files' contents (`dir` only names the files in errors): the parsing alone,
+// which tests/fuzz/run_dir_fuzz.cpp drives with arbitrary bytes.
+RunOutcome parse_run(const std::string& dir, const std::string& results_json,
+                     const std::string& predictions_csv);
+
+// One run's row of the comparison (compare_runs without `vs_baseline`): label, dir, recipe,
+// settings and the test macro metrics with their CIs, as read from results.json.
+nlohmann::json run_summary(const RunOutcome& run);
 
 struct ComparisonOptions {
   std::string data;  // the HDF5 file the runs were evaluated on (targets)
