@@ -21,6 +21,8 @@
 #include "common/error.h"
 #include "data/wfdb.h"
 
+#include "data/csv_table.h"
+
 namespace ecg::data {
 namespace {
 
@@ -38,16 +40,8 @@ std::string strip_extension(const std::string& record_path) {
 
 // Header text quoted in an error: clipped, control characters shown as '?', so that a hostile
 // field can neither flood the log nor break the message over several lines.
-std::string excerpt(const std::string& text) {
-  constexpr size_t kShown = 60;
-  std::string out;
-  for (size_t i = 0; i < text.size() && i < kShown; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
-  }
-  if (text.size() > kShown) out += fmt::format("... ({} bytes)", text.size());
-  return out;
-}
+// Same clipping as CSV cells (data/csv_table.h).
+std::string excerpt(const std::string& text) { return cell_excerpt(text); }
 
 double parse_double(const std::string& text, const std::string& what, const std::string& file) {
   errno = 0;
