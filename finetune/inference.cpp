@@ -44,6 +44,15 @@ InferenceModel load_inference_model(const std::string& path) {
     for (int64_t k = 0; k < config.num_classes; ++k) out.classes.push_back(fmt::format("class_{}", k));
   }
   config.drop_path = 0;
+  out.crop = config.seq_len();
+  if (!ck.meta.is_null() && ck.meta.contains("options") && ck.meta.at("options").contains("crop_length")) {
+    const auto& length = ck.meta.at("options").at("crop_length");
+    ECG_CHECK(length.is_number_integer() && length.get<int64_t>() > 0 && length.get<int64_t>() <= config.seq_len() &&
+                  length.get<int64_t>() % model::kPatchSamples == 0,
+              "{}: options.crop_length must be a multiple of {} in (0, {}]", path, model::kPatchSamples,
+              config.seq_len());
+    out.crop = length.get<int64_t>();
+  }
   out.model = model::StMem(config);
   load_model_state(out.model, ck.state, path);
   out.model->eval();
@@ -74,7 +83,7 @@ int run_evaluate(comm::Communicator& comm, const EvaluateOptions& o) {
   }
   const auto& records = o.split == "test" ? data.test : data.val;
   EvalSettings settings{o.data, sharding::lead_indices_from_names(im.model->config().leads),
-                        im.model->config().seq_len(), o.eval_crops,
+                        im.crop, o.eval_crops,
                         std::max(1, o.batch_size / comm.size()), o.timeout};
   auto probs = predict_records(im.model, comm, records, settings, nullptr, o.split + " evaluation");
   if (comm.rank() == 0) {
@@ -118,7 +127,7 @@ std::vector<float> score_signals(InferenceModel& im, std::vector<float>& signals
   auto lead_rows = sharding::lead_indices_from_names(im.model->config().leads);
   auto index = torch::tensor(std::vector<int64_t>(lead_rows.begin(), lead_rows.end()), torch::kInt64);
   auto all = torch::from_blob(signals.data(), {n, 12, total}, torch::kFloat32).index_select(1, index).to(device);
-  const int64_t crop = im.model->config().seq_len();
+  const int64_t crop = im.crop;
   auto offsets = eval_crop_offsets(total, crop, crops);
   std::vector<float> out;
   for (int64_t b = 0; b < n; b += batch_size) {

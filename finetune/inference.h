@@ -19,6 +19,10 @@ struct InferenceModel {
   std::vector<std::string> classes;
   nlohmann::json manifest;  // null for a torch.save file without our metadata
   std::string task;         // "" when unknown
+  // Samples per evaluation window: the --crop-length the model was trained and validated with (its
+  // training options in the checkpoint), else the model's full input. Evaluating at another length
+  // than the one the run selected its best model on gives other numbers than the run reported.
+  int64_t crop = 0;
 };
 
 // Loads any checkpoint with its head; eval mode. Errors name the file.

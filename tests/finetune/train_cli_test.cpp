@@ -38,10 +38,12 @@ class TrainCli : public ::testing::Test {
   }
   static std::string data() { return *dir_ / "ptbxl.h5"; }
   static std::string run_dir(const std::string& name) { return *dir_ / name; }
-  // Small, fast settings shared by the tests (tiny model, 1 thread, no bootstrap cost).
+  // Small, fast settings shared by the tests (tiny model, 1 thread, little bootstrap cost). 750-sample
+  // crops (10 patches a lead): a third of the default's tokens, so each run costs ~1/3 — these tests
+  // check the CLI's contracts (outputs, frozen encoder, exact resume, preemption), not the crop length.
   static std::string common_args() {
     return " --data " + data() + " --task superdiagnostic --model tiny --batch-size 16 --threads 1"
-           " --bootstrap 50 --eval-crops 2 --progress off ";
+           " --crop-length 750 --bootstrap 50 --eval-crops 2 --progress off ";
   }
   static nlohmann::json results(const std::string& run) {
     std::ifstream in(fs::path(run) / "results.json");
