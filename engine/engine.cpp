@@ -158,7 +158,8 @@ void Engine::start_stage(Task& task, size_t index) {
   }
   sampler_ = std::make_unique<sharding::EpochSampler>(input_.records, input_.seed, input_.batch_size,
                                                       comm_.size(), comm_.rank());
-  const int64_t total = std::max<int64_t>(1, sampler_->steps_per_epoch() * std::max(1, spec.epochs));
+  const int horizon = spec.schedule_epochs > 0 ? spec.schedule_epochs : std::max(1, spec.epochs);
+  const int64_t total = std::max<int64_t>(1, sampler_->steps_per_epoch() * horizon);
   schedule_ = warmup_cosine(spec.lr, spec.min_lr, total, spec.warmup_fraction);
   monitor_->set_stage(spec.stage);
   if (!resume_from_.empty()) {

@@ -36,6 +36,9 @@ std::string describe(Stage stage);
 struct StageSpec {
   Stage stage = Stage::fine_tuning;
   int epochs = 0;
+  // The cosine's horizon in epochs (0 = `epochs`): the learning rate reaches min_lr after this many
+  // epochs and stays there. Early stopping ends a stage at an epoch chosen by validation, not here.
+  int schedule_epochs = 0;
   double lr = 1e-4;               // peak of the warmup + cosine schedule over the stage's steps
   double min_lr = 0;
   double warmup_fraction = 0;

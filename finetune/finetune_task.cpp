@@ -96,6 +96,9 @@ std::vector<engine::StageSpec> FinetuneTask::plan() const {
     engine::StageSpec spec;
     spec.stage = s.stage;
     spec.epochs = s.epochs;
+    // --lr-horizon shapes only the stage that early stopping ends; a fixed-length stage (post-train's
+    // linear probing) decays over exactly its epochs.
+    spec.schedule_epochs = s.early_stopping ? o_.lr_horizon : 0;
     spec.lr = s.lr;
     spec.min_lr = o_.min_lr;
     spec.warmup_fraction = o_.warmup_fraction;

@@ -59,6 +59,10 @@ void check_resume_compatible(const nlohmann::json& meta, const TrainOptions& opt
                        "drop_path", "train_fraction", "leads", "weight_decay", "layer_decay", "warmup_fraction",
                        "min_lr", "crop_length", "patience"},
                       path);
+  // Checkpoints written before --lr-horizon existed had the default horizon (= --epochs).
+  const int saved_horizon = meta.at("options").value("lr_horizon", 0);
+  ECG_CHECK(saved_horizon == options.lr_horizon, "--resume {}: checkpoint has lr_horizon = {} but this run has {}",
+            path, saved_horizon, options.lr_horizon);
   ECG_CHECK(meta.at("classes").get<std::vector<std::string>>() == data.classes(),
             "--resume {}: checkpoint classes differ from the data's classes for task {}", path, data.labels.task);
   data::check_same_preprocessing(meta.at("preprocessing"), data.file.manifest, path, data.file.path);

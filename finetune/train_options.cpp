@@ -8,7 +8,7 @@ namespace ecg::finetune {
 
 #define ECG_OPT_FIELDS(X)                                                                       \
   X(data) X(task) X(leads) X(train_fraction) X(train_folds) X(val_fold) X(test_fold) X(model)    \
-  X(init) X(dropout) X(recipe) X(lp_epochs) X(lp_lr) X(epochs) X(patience) X(lr) X(min_lr)       \
+  X(init) X(dropout) X(recipe) X(lp_epochs) X(lp_lr) X(epochs) X(patience) X(lr_horizon) X(lr) X(min_lr)       \
   X(warmup_fraction) X(weight_decay) X(layer_decay) X(drop_path) X(batch_size) X(eval_crops)      \
   X(crop_length) X(bootstrap) X(seed) X(out) X(resume) X(threads) X(backend) X(bucket_mb)         \
   X(device) X(precision) X(timeout) X(prefetch_depth) X(checkpoint_every_steps) X(checksum_every_steps) X(stop_signal)  \
@@ -38,6 +38,7 @@ void validate(const TrainOptions& o) {
             o.train_fraction);
   ECG_CHECK(o.batch_size > 0, "--batch-size must be positive (got {})", o.batch_size);
   ECG_CHECK(o.epochs >= 0 && o.lp_epochs >= 0, "--epochs and --lp-epochs must be >= 0");
+  ECG_CHECK(o.lr_horizon >= 0, "--lr-horizon must be >= 0 epochs (0 = --epochs; got {})", o.lr_horizon);
   ECG_CHECK(o.recipe != Recipe::linear_probe || o.lp_epochs > 0 || o.epochs > 0,
             "--recipe linear-probe needs --lp-epochs > 0");
   ECG_CHECK(o.drop_path >= 0 && o.drop_path < 1, "--drop-path must be in [0, 1) (got {})", o.drop_path);

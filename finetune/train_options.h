@@ -34,6 +34,11 @@ struct TrainOptions : engine::EngineOptions {
   double lp_lr = 1e-3;
   int epochs = 50;                   // stage 2 upper bound (early stopping on val macro AUROC)
   int patience = 5;
+  // Epochs over which the early-stopped stage's cosine decays to min_lr (0 = --epochs, the
+  // published MAE/ST-MEM convention). Early stopping usually ends that stage long before --epochs,
+  // so with the default the selected model was trained near the peak lr; a horizon near the
+  // expected stopping epoch anneals it first (docs/training.md, "The learning-rate horizon").
+  int lr_horizon = 0;
   double lr = 1e-4;
   double min_lr = 1e-6;
   double warmup_fraction = 0.05;     // of each stage's steps

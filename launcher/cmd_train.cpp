@@ -28,6 +28,8 @@ void add_train_options(CLI::App& sub, finetune::TrainOptions& o) {
   sub.add_option("--lp-epochs", o.lp_epochs, "stage 1 epochs (post-train); 0 = 'w/o LP' ablation");
   sub.add_option("--lp-lr", o.lp_lr, "stage 1 peak learning rate (absolute)");
   sub.add_option("--epochs", o.epochs, "stage 2 epochs at most (early stopping on val macro AUROC)");
+  sub.add_option("--lr-horizon", o.lr_horizon,
+                 "epochs over which the early-stopped stage's cosine decays to --min-lr (0 = --epochs)");
   sub.add_option("--patience", o.patience, "epochs without val AUROC improvement before stopping");
   sub.add_option("--lr", o.lr, "stage 2 peak learning rate (absolute)");
   sub.add_option("--min-lr", o.min_lr, "cosine schedule floor");

@@ -5,8 +5,8 @@
 #include <fstream>
 #include <optional>
 
-#include "common/atomic_file.h"
 #include "common/error.h"
+#include "model/torch_save_writer.h"
 #include "model/untrusted_zip.h"
 
 namespace fs = std::filesystem;
@@ -77,24 +77,9 @@ void save_checkpoint(const std::string& path, const nlohmann::json& meta_in, con
   std::error_code ec;
   fs::create_directories(dir, ec);
   ECG_CHECK(!ec, "{}: cannot create the folder for checkpoint {}: {}", dir.string(), path, ec.message());
-  write_atomically(
-      path,
-      [&](const std::string& tmp) {
-        // Through a sink that never reports a short write: LibTorch's zip writer throws from its
-        // destructor after a failed write (a full disk), which terminates the process. The error
-        // surfaces at close() instead, as one line naming `path`.
-        FileSink sink(tmp, path, "checkpoint");
-        std::string zip_error;
-        try {
-          archive.save_to([&](const void* data, size_t size) { return sink.write(data, size); });
-        } catch (const c10::Error& e) {
-          zip_error = e.what_without_backtrace();
-        }
-        sink.close();  // a write error first: it is the cause of any zip error
-        ECG_CHECK(zip_error.empty(), "{}: cannot write checkpoint: {}", path,
-                  zip_error.substr(0, zip_error.find('\n')));
-      },
-      "checkpoint");
+  write_archive_atomically(path, "checkpoint", [&](const ByteSink& sink, const std::function<bool()>&) {
+    archive.save_to(sink);
+  });
 }
 
 // Our checkpoints are TorchScript archives (torch::serialize), which hold constants.pkl; torch.save

@@ -122,37 +122,38 @@ std::string pickle_state_dict(const NamedTensors& tensors) {
   return w.take();
 }
 
-void write_torch_save(const std::string& path, const NamedTensors& tensors) {
-  const std::string pickle = pickle_state_dict(tensors);
+void write_archive_atomically(const std::string& path, const std::string& what,
+                              const std::function<void(const ByteSink& sink, const std::function<bool()>& failed)>& fill) {
   write_atomically(
       path,
       [&](const std::string& tmp) {
-        // The sink never reports a short write to the zip writer: after a failed write (full
-        // disk) it would throw from its destructor, which terminates the process. The error
-        // surfaces at close() instead, naming `path`.
-        FileSink sink(tmp, path, "the exported weights");
+        FileSink sink(tmp, path, what);
         std::string zip_error;
-        {
-          // The writer-function form names the archive's folder "archive", as Python's
-          // torch.save does.
-          caffe2::serialize::PyTorchStreamWriter writer(
-              [&](const void* data, size_t size) { return sink.write(data, size); });
-          try {
-            writer.writeRecord("data.pkl", pickle.data(), pickle.size());
-            for (size_t k = 0; k < tensors.size() && !sink.failed(); ++k) {
-              at::Tensor t = tensors[k].second.detach().to(torch::kCPU).contiguous();
-              writer.writeRecord("data/" + std::to_string(k), t.data_ptr(), t.nbytes());
-            }
-            writer.writeEndOfFile();
-          } catch (const c10::Error& e) {
-            zip_error = e.what_without_backtrace();
-          }
+        try {
+          fill([&](const void* data, size_t size) { return sink.write(data, size); },
+               [&] { return sink.failed(); });
+        } catch (const c10::Error& e) {
+          zip_error = e.what_without_backtrace();
         }
         sink.close();  // a write error first: it is the cause of any zip error
-        ECG_CHECK(zip_error.empty(), "{}: cannot write the exported weights: {}", path,
-                  zip_error.substr(0, zip_error.find('\n')));
+        ECG_CHECK(zip_error.empty(), "{}: cannot write {}: {}", path, what, zip_error.substr(0, zip_error.find('\n')));
       },
-      "the exported weights");
+      what);
+}
+
+void write_torch_save(const std::string& path, const NamedTensors& tensors) {
+  const std::string pickle = pickle_state_dict(tensors);
+  write_archive_atomically(path, "the exported weights", [&](const ByteSink& sink, const std::function<bool()>& failed) {
+    // The writer-function form names the archive's folder "archive", as Python's torch.save does.
+    // The writer is destroyed inside `fill`, so its end-of-file error (if any) is caught there.
+    caffe2::serialize::PyTorchStreamWriter writer(sink);
+    writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+    for (size_t k = 0; k < tensors.size() && !failed(); ++k) {
+      at::Tensor t = tensors[k].second.detach().to(torch::kCPU).contiguous();
+      writer.writeRecord("data/" + std::to_string(k), t.data_ptr(), t.nbytes());
+    }
+    writer.writeEndOfFile();
+  });
 }
 
 }  // namespace ecg::model

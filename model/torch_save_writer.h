@@ -5,6 +5,8 @@
 
 #include <ATen/Tensor.h>
 
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +14,16 @@
 namespace ecg::model {
 
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+// Writes a zip archive (LibTorch's writers: torch::serialize or PyTorchStreamWriter) to `path`
+// atomically. `fill` gets the byte sink to hand to the writer, and `failed()` to stop early. The
+// sink never reports a short write: after one (a full disk) LibTorch's zip writer would throw again
+// from its destructor and terminate the process. The first write error, else any zip error, is
+// thrown once everything is closed, as one line naming `path` and `what` ("checkpoint", ...); the
+// temp file is removed and a previous file at `path` is kept.
+using ByteSink = std::function<size_t(const void* data, size_t size)>;
+void write_archive_atomically(const std::string& path, const std::string& what,
+                              const std::function<void(const ByteSink& sink, const std::function<bool()>& failed)>& fill);
 
 // The file appears atomically (temp name + fsync + rename). Tensors may live on any device and be
 // non-contiguous; each is stored contiguous, on the CPU, in its own storage.

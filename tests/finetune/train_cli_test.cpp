@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "engine/checkpoint_files.h"
@@ -191,6 +192,42 @@ TEST_F(TrainCli, TwoRanksMatchOneRankAndResumeAfterUsr1) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("resuming from"), std::string::npos) << resumed.output;
   EXPECT_TRUE(fs::exists(pre + "/results.json"));
+}
+
+// --lr-horizon 1 with --epochs 2: the cosine reaches --min-lr at the end of epoch 1 and stays, while
+// training goes on (the stage length is still --epochs / early stopping).
+TEST_F(TrainCli, LrHorizonEndsTheCosineBeforeTheLastEpoch) {
+  const std::string out = run_dir("horizon");
+  auto r = run_ecgdist("train" + common_args() +
+                       "--recipe fine-tune --epochs 2 --lr-horizon 1 --lr 1e-3 --min-lr 1e-6 --warmup-fraction 0 "
+                       "--max-steps 12 --out " + out);
+  ASSERT_EQ(r.exit_code, 75) << r.output;  // stopped 2 steps into epoch 2
+  auto ck = ecg::model::load_checkpoint(ecg::engine::newest_checkpoint(out));
+  EXPECT_EQ(ck.meta.at("options").at("lr_horizon"), 1);
+  const auto history = ck.meta.at("task_state").at("history");
+  ASSERT_GE(history.size(), 1u) << history.dump();
+  // Epoch 1's last step is step 9 of a 10-step horizon: just above the floor.
+  const double lr1 = history[0].at("lr").get<double>();
+  EXPECT_GT(lr1, 1e-6);
+  EXPECT_LT(lr1, 1e-4);
+  // Continue to the end: epoch 2 runs entirely at the floor.
+  auto c = run_ecgdist("train" + common_args() +
+                       "--recipe fine-tune --epochs 2 --lr-horizon 1 --lr 1e-3 --min-lr 1e-6 --warmup-fraction 0 "
+                       "--resume auto --out " + out);
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  const auto csv = ecg::testing::read_text_file(out + "/history.csv");
+  EXPECT_NE(csv.find("\n2,2,"), std::string::npos) << csv;
+  const auto row2 = csv.substr(csv.find("\n2,2,") + 1);
+  // epoch,stage,train_loss,val_macro_auroc,val_macro_auprc,lr,seconds
+  std::vector<std::string> cells;
+  std::stringstream line(row2.substr(0, row2.find('\n')));
+  for (std::string cell; std::getline(line, cell, ',');) cells.push_back(cell);
+  ASSERT_EQ(cells.size(), 7u) << row2;
+  EXPECT_NEAR(std::stod(cells[5]), 1e-6, 1e-12) << row2;
+  EXPECT_EQ(results(out)["settings"]["lr_horizon"], 1);
+  auto bad = run_ecgdist("train" + common_args() + "--lr-horizon -1 --out " + run_dir("horizon-bad"));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("--lr-horizon"), std::string::npos) << bad.output;
 }
 
 TEST_F(TrainCli, NonFiniteLossStopsNamingStepAndRank) {
