@@ -211,6 +211,8 @@ int run_predict(const PredictOptions& o) {
                 "resampled to {} Hz (--allow-rate-mismatch)",
                 o.input, header.sampling_rate, o.checkpoint, m.source_rate, m.target_rate);
     }
+    // An st-mem checkpoint's manifest says 250 Hz, no filter, no normalisation: the record comes
+    // out as ST-MEM's pipeline expects it, and score_signals applies the per-crop filters.
     data::PreprocessOptions popts;
     popts.sampling_rate = static_cast<int>(header.sampling_rate);
     popts.target_rate = m.target_rate;
