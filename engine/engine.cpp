@@ -180,6 +180,7 @@ bool Engine::run_epoch(Task& task, size_t index) {
   sharding::PrefetchConfig config;
   config.leads = input_.lead_rows;
   config.crop_samples = input_.crop_length;
+  config.transform = input_.transform;
   config.depth = options_.prefetch_depth;
   config.worker_threads = 1;
   sharding::Prefetcher prefetcher(input_.path, sampler_->batches_from(state_.step), input_.labels, config);

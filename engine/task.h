@@ -58,6 +58,9 @@ struct TrainingInput {
   int64_t crop_length = 0;
   int64_t batch_size = 0;                // global
   uint64_t seed = 0;                     // the epoch permutations' seed
+  // Per-sample transform on the prefetcher's workers; empty = the random crop
+  // (sharding::random_crop_transform).
+  sharding::SampleTransform transform;
 };
 
 // What a task may use while the engine runs it (all owned by the engine).

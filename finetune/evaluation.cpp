@@ -35,6 +35,25 @@ std::vector<float> gather_targets(const std::vector<uint8_t>& labels, int64_t nu
   return out;
 }
 
+torch::Tensor stmem_eval_crops(const data::StMemInput& input, const float* records, int64_t n, int64_t T) {
+  const int64_t leads = input.spec().leads;
+  const int64_t crops = input.eval_crop_count(T);
+  const int64_t crop = input.spec().crop_samples;
+  torch::Tensor out = torch::empty({n, crops, leads, crop}, torch::kFloat32);
+  float* dst = out.data_ptr<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    input.prepare_eval_crops(records + i * leads * T, T, dst + i * crops * leads * crop);
+  }
+  return out;
+}
+
+torch::Tensor mean_crop_probabilities(model::StMem& model, const torch::Tensor& x) {
+  const int64_t crops = x.size(1);
+  torch::Tensor probs = torch::zeros({x.size(0), model->config().num_classes}, x.options());
+  for (int64_t k = 0; k < crops; ++k) probs += torch::sigmoid(model->forward(x.select(1, k).contiguous()));
+  return probs / static_cast<double>(crops);
+}
+
 std::vector<float> predict_records(model::StMem& model, comm::Communicator& comm,
                                    const std::vector<int64_t>& records, const EvalSettings& settings,
                                    comm::Watchdog* watchdog, const std::string& phase) {
@@ -58,13 +77,23 @@ std::vector<float> predict_records(model::StMem& model, comm::Communicator& comm
     int64_t row = 0;
     while (!prefetcher.done()) {
       sharding::Batch batch = prefetcher.next();
-      auto x = torch::from_blob(batch.signals.data(), {batch.size, batch.leads, batch.samples},
-                                torch::kFloat32)
-                   .to(device);
-      auto offsets = eval_crop_offsets(batch.samples, settings.crop, settings.crops);
-      torch::Tensor probs = torch::zeros({batch.size, num_classes}, torch::TensorOptions().device(device));
-      for (int64_t off : offsets) probs += torch::sigmoid(model->forward(x.narrow(2, off, settings.crop)));
-      probs /= static_cast<double>(offsets.size());
+      torch::Tensor probs;
+      if (settings.stmem) {
+        // ST-MEM's crops are filtered and standardised each on its own, on the CPU (this thread;
+        // ~2 ms a record).
+        ECG_CHECK(batch.leads == settings.stmem->spec().leads, "{}: {} leads fed, the st-mem pipeline expects {}",
+                  settings.path, batch.leads, settings.stmem->spec().leads);
+        auto x = stmem_eval_crops(*settings.stmem, batch.signals.data(), batch.size, batch.samples).to(device);
+        probs = mean_crop_probabilities(model, x);
+      } else {
+        auto x = torch::from_blob(batch.signals.data(), {batch.size, batch.leads, batch.samples},
+                                  torch::kFloat32)
+                     .to(device);
+        auto offsets = eval_crop_offsets(batch.samples, settings.crop, settings.crops);
+        probs = torch::zeros({batch.size, num_classes}, torch::TensorOptions().device(device));
+        for (int64_t off : offsets) probs += torch::sigmoid(model->forward(x.narrow(2, off, settings.crop)));
+        probs /= static_cast<double>(offsets.size());
+      }
       probs = probs.to(torch::kCPU).contiguous();  // gathered on the host
       std::copy(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel(),
                 local.begin() + row * num_classes);

@@ -1,14 +1,18 @@
 // Distributed inference over one split: each rank scores its contiguous block of records
 // (sharding::eval_partition: every record exactly once, no padded duplicates), averaging the
 // sigmoid probabilities of `crops` equally spaced windows; the blocks are then gathered to every
-// rank in rank order, which is the split's order.
+// rank in rank order, which is the split's order. With ST-MEM's pipeline (--profile st-mem) the
+// crops are instead cut, band-passed and standardised on the CPU (data::StMemInput) before the
+// model sees them; the probabilities are averaged the same way.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "comm/communicator.h"
+#include "data/stmem_input.h"
 #include "model/st_mem.h"
 
 namespace ecg::comm {
@@ -24,10 +28,19 @@ struct EvalSettings {
   int crops = 3;
   int64_t batch = 32;          // per rank
   double timeout = 0;          // evaluation phase deadline (watchdog)
+  // Set: ST-MEM's eval crops (its crop length and count; `crop` and `crops` are then unused).
+  std::shared_ptr<const data::StMemInput> stmem;
 };
 
 // Window offsets: `crops` equally spaced starts in [0, T - crop] (one crop: the centre).
 std::vector<int64_t> eval_crop_offsets(int64_t total, int64_t crop, int crops);
+
+// ST-MEM's eval crops of `n` records given as [n, leads, T] floats (leads = input's): a CPU
+// tensor [n, crops, leads, crop].
+torch::Tensor stmem_eval_crops(const data::StMemInput& input, const float* records, int64_t n, int64_t T);
+
+// The mean sigmoid over the crops of x = [n, crops, leads, crop] (any device): [n, C].
+torch::Tensor mean_crop_probabilities(model::StMem& model, const torch::Tensor& x);
 
 // Probabilities [records.size(), C] in `records` order, on every rank.
 std::vector<float> predict_records(model::StMem& model, comm::Communicator& comm,

@@ -16,12 +16,14 @@
 #include "eval/run_outputs.h"
 #include "finetune/evaluation.h"
 #include "finetune/finetune_state.h"
+#include "finetune/input_profile.h"
 #include "finetune/model_init.h"
 #include "finetune/recipe.h"
 #include "finetune/results_json.h"
 #include "finetune/task_data.h"
 #include "model/checkpoint.h"
 #include "model/st_mem.h"
+#include "sharding/stmem_transform.h"
 
 namespace fs = std::filesystem;
 
@@ -58,6 +60,8 @@ class FinetuneTask final : public engine::Task {
   Clock::time_point start_;
   TaskData data_;
   std::vector<int> lead_rows_;
+  // ST-MEM's per-crop pipeline (--profile st-mem), shared by the prefetcher's workers; else null.
+  std::shared_ptr<const data::StMemInput> stmem_;
   std::vector<StagePlan> stages_;
   model::StMem model_{nullptr};
   FinetuneState state_;
@@ -67,11 +71,13 @@ class FinetuneTask final : public engine::Task {
 
 void FinetuneTask::prepare(const engine::RunContext& run) {
   data_ = load_task_data(o_);
+  check_profile_data(o_.profile, data_.file.manifest, o_.data);
   ECG_CHECK(o_.crop_length <= data_.file.n_samples, "{}: records have {} samples, fewer than the crop of {}",
             o_.data, data_.file.n_samples, o_.crop_length);
   model::check_model_input(data_.file.path, data_.file.sampling_rate, data_.file.leads);
   if (o_.leads.empty()) o_.leads = model::standard_lead_names();
   lead_rows_ = sharding::lead_indices_from_names(o_.leads);
+  if (o_.profile == InputProfile::st_mem) stmem_ = make_stmem_input(static_cast<int>(lead_rows_.size()), o_.eval_crops);
   stages_ = plan_recipe(o_);
   if (run.comm.rank() == 0) log::info("data: {}", data_.summary().dump());
 }
@@ -120,6 +126,7 @@ engine::TrainingInput FinetuneTask::training_input() const {
   in.crop_length = o_.crop_length;
   in.batch_size = o_.batch_size;
   in.seed = o_.seed;
+  if (stmem_) in.transform = sharding::stmem_train_transform(stmem_);
   return in;
 }
 
@@ -170,7 +177,7 @@ torch::Tensor FinetuneTask::loss(const engine::DeviceBatch& batch, size_t index)
 
 EvalSettings FinetuneTask::eval_settings(const engine::RunContext& run) const {
   return EvalSettings{o_.data, lead_rows_, o_.crop_length, o_.eval_crops,
-                      std::max<int64_t>(1, o_.batch_size / run.comm.size()), o_.timeout};
+                      std::max<int64_t>(1, o_.batch_size / run.comm.size()), o_.timeout, stmem_};
 }
 
 bool FinetuneTask::end_epoch(const engine::RunContext& run, const engine::EpochEnd& end) {

@@ -53,6 +53,7 @@ InferenceModel load_inference_model(const std::string& path) {
               config.seq_len());
     out.crop = length.get<int64_t>();
   }
+  if (!ck.meta.is_null() && ck.meta.contains("options")) out.profile = profile_from_options(ck.meta.at("options"), path);
   out.model = model::StMem(config);
   load_model_state(out.model, ck.state, path);
   out.model->eval();
@@ -81,10 +82,14 @@ int run_evaluate(comm::Communicator& comm, const EvaluateOptions& o) {
               o.task, data.num_classes());
     im.classes = data.classes();
   }
+  check_profile_data(im.profile, data.file.manifest, o.data);
   const auto& records = o.split == "test" ? data.test : data.val;
   EvalSettings settings{o.data, sharding::lead_indices_from_names(im.model->config().leads),
                         im.crop, o.eval_crops,
-                        std::max(1, o.batch_size / comm.size()), o.timeout};
+                        std::max(1, o.batch_size / comm.size()), o.timeout, nullptr};
+  if (im.profile == InputProfile::st_mem) {
+    settings.stmem = make_stmem_input(static_cast<int>(settings.lead_rows.size()), o.eval_crops);
+  }
   auto probs = predict_records(im.model, comm, records, settings, nullptr, o.split + " evaluation");
   if (comm.rank() == 0) {
     fs::create_directories(o.out);
@@ -126,7 +131,21 @@ std::vector<float> score_signals(InferenceModel& im, std::vector<float>& signals
   const torch::Device device = im.model->pos_embedding().device();
   auto lead_rows = sharding::lead_indices_from_names(im.model->config().leads);
   auto index = torch::tensor(std::vector<int64_t>(lead_rows.begin(), lead_rows.end()), torch::kInt64);
-  auto all = torch::from_blob(signals.data(), {n, 12, total}, torch::kFloat32).index_select(1, index).to(device);
+  auto all = torch::from_blob(signals.data(), {n, 12, total}, torch::kFloat32).index_select(1, index);
+  if (im.profile == InputProfile::st_mem) {
+    // ST-MEM's eval crops, prepared on the CPU from the selected leads (as in training).
+    auto input = make_stmem_input(static_cast<int>(lead_rows.size()), crops);
+    all = all.contiguous();
+    std::vector<float> out;
+    for (int64_t b = 0; b < n; b += batch_size) {
+      const int64_t size = std::min<int64_t>(batch_size, n - b);
+      auto x = stmem_eval_crops(*input, all.data_ptr<float>() + b * all.size(1) * total, size, total).to(device);
+      auto probs = mean_crop_probabilities(im.model, x).to(torch::kCPU).contiguous();
+      out.insert(out.end(), probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
+    }
+    return out;
+  }
+  all = all.to(device);
   const int64_t crop = im.crop;
   auto offsets = eval_crop_offsets(total, crop, crops);
   std::vector<float> out;
@@ -163,6 +182,7 @@ int run_predict(const PredictOptions& o) {
       }
       data::check_same_preprocessing(im.manifest, prepared, o.checkpoint, o.input);
     }
+    check_profile_data(im.profile, data.manifest, o.input);
     sharding::Hdf5RecordReader reader(o.input);
     n = reader.num_records();
     total = reader.num_samples();
@@ -191,6 +211,8 @@ int run_predict(const PredictOptions& o) {
                 "resampled to {} Hz (--allow-rate-mismatch)",
                 o.input, header.sampling_rate, o.checkpoint, m.source_rate, m.target_rate);
     }
+    // An st-mem checkpoint's manifest says 250 Hz, no filter, no normalisation: the record comes
+    // out as ST-MEM's pipeline expects it, and score_signals applies the per-crop filters.
     data::PreprocessOptions popts;
     popts.sampling_rate = static_cast<int>(header.sampling_rate);
     popts.target_rate = m.target_rate;

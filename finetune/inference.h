@@ -10,6 +10,7 @@
 
 #include "comm/communicator.h"
 #include "engine/engine_options.h"
+#include "finetune/input_profile.h"
 #include "model/st_mem.h"
 
 namespace ecg::finetune {
@@ -23,6 +24,9 @@ struct InferenceModel {
   // training options in the checkpoint), else the model's full input. Evaluating at another length
   // than the one the run selected its best model on gives other numbers than the run reported.
   int64_t crop = 0;
+  // The input pipeline it was trained with (its options' "profile"; "default" when unknown):
+  // evaluate and predict feed it the same way.
+  InputProfile profile = InputProfile::standard;
 };
 
 // Loads any checkpoint with its head; eval mode. Errors name the file.

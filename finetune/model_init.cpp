@@ -54,10 +54,12 @@ void check_resume_compatible(const nlohmann::json& meta, const TrainOptions& opt
                              const TaskData& data, const std::string& path) {
   ECG_CHECK(meta.value("kind", "") == "training", "--resume {}: not a training checkpoint", path);
   // Settings that change the trajectory; world size, threads, timeouts and paths may change.
-  engine::check_same_settings(meta.at("options"), nlohmann::json(options),
+  nlohmann::json saved = meta.at("options");
+  if (!saved.contains("profile")) saved["profile"] = InputProfile::standard;  // written before --profile existed
+  engine::check_same_settings(saved, nlohmann::json(options),
                       {"task", "recipe", "model", "seed", "batch_size", "lr", "lp_lr", "epochs", "lp_epochs",
                        "drop_path", "train_fraction", "leads", "weight_decay", "layer_decay", "warmup_fraction",
-                       "min_lr", "crop_length", "patience"},
+                       "min_lr", "crop_length", "patience", "profile"},
                       path);
   // Checkpoints written before --lr-horizon existed had the default horizon (= --epochs).
   const int saved_horizon = meta.at("options").value("lr_horizon", 0);

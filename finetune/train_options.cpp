@@ -12,7 +12,7 @@ namespace ecg::finetune {
   X(warmup_fraction) X(weight_decay) X(layer_decay) X(drop_path) X(batch_size) X(eval_crops)      \
   X(crop_length) X(bootstrap) X(seed) X(out) X(resume) X(threads) X(backend) X(bucket_mb)         \
   X(device) X(precision) X(timeout) X(prefetch_depth) X(checkpoint_every_steps) X(checksum_every_steps) X(stop_signal)  \
-  X(skip_nonfinite) X(max_steps) X(quiet)
+  X(skip_nonfinite) X(max_steps) X(quiet) X(profile) X(from_profile)
 
 void to_json(nlohmann::json& j, const TrainOptions& o) {
   j = nlohmann::json::object();
@@ -48,6 +48,11 @@ void validate(const TrainOptions& o) {
   ECG_CHECK(o.crop_length > 0 && o.crop_length % model::kPatchSamples == 0 && o.crop_length <= model::kInputSamples,
             "--crop-length must be a multiple of the {}-sample patch up to {} (got {})", model::kPatchSamples,
             model::kInputSamples, o.crop_length);
+  // ST-MEM's model input is 2,250 samples and its pipeline (filters, standardisation, eval crops)
+  // is defined on such crops.
+  ECG_CHECK(o.profile != InputProfile::st_mem || o.crop_length == static_cast<int>(data::StMemInputSpec{}.crop_samples),
+            "--crop-length {} is not allowed with --profile st-mem (ST-MEM crops {} samples)", o.crop_length,
+            data::StMemInputSpec{}.crop_samples);
   ECG_CHECK(o.eval_crops >= 1, "--eval-crops must be >= 1 (got {})", o.eval_crops);
   ECG_CHECK(o.bootstrap >= 0, "--bootstrap must be >= 0");
   ECG_CHECK(o.warmup_fraction >= 0 && o.warmup_fraction < 1, "--warmup-fraction must be in [0, 1)");

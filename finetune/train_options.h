@@ -9,6 +9,7 @@
 
 #include "engine/engine_options.h"
 #include "model/st_mem_config.h"
+#include "finetune/input_profile.h"
 #include "finetune/recipe.h"
 
 namespace ecg::finetune {
@@ -16,6 +17,9 @@ namespace ecg::finetune {
 struct TrainOptions : engine::EngineOptions {
   // Data and task.
   std::string data;                  // preprocessed HDF5 file
+  InputProfile profile = InputProfile::standard;  // input pipeline (finetune/input_profile.h)
+  // "field=value" for each default the profile set (the user's explicit flags always win).
+  std::vector<std::string> from_profile;
   std::string task = "superdiagnostic";
   std::vector<std::string> leads;    // empty = all 12 in standard order
   double train_fraction = 1.0;       // nested, label-stratified subset of folds 1-8

@@ -7,6 +7,7 @@
 #include "launcher/engine_cli.h"
 #include "monitoring/metrics_cli.h"
 #include "finetune/finetune_task.h"
+#include "finetune/input_profile.h"
 #include "finetune/recipe.h"
 #include "finetune/train_options.h"
 
@@ -15,6 +16,12 @@ namespace {
 
 void add_train_options(CLI::App& sub, finetune::TrainOptions& o) {
   sub.add_option("--data", o.data, "preprocessed HDF5 file (ecgdist preprocess)")->required();
+  sub.add_option("--profile", o.profile,
+                 "input pipeline: default | st-mem (ST-MEM's per-crop filter, standardisation, RandAugment "
+                 "and schedule defaults; needs a file from preprocess --target-rate 250 --no-filter "
+                 "--normalize none; docs/training.md)")
+      ->transform(CLI::CheckedTransformer(finetune::profiles_by_name()))
+      ->default_str(finetune::profile_name(o.profile));
   sub.add_option("--task", o.task, "all|diagnostic|subdiagnostic|superdiagnostic|form|rhythm")
       ->check(CLI::IsMember({"all", "diagnostic", "subdiagnostic", "superdiagnostic", "form", "rhythm"}));
   sub.add_option("--recipe", o.recipe,
@@ -55,7 +62,10 @@ const RegisterCommand kRegister{CommandSpec{
       add_train_options(sub, *options);
       add_engine_options(sub, *options);
       monitoring::add_metrics_options(sub, *metrics);
-      return [options, metrics]() {
+      return [options, metrics, &sub]() {
+        // Flags given explicitly always win over the profile's defaults.
+        options->from_profile = finetune::apply_profile_defaults(
+            *options, [&sub](const std::string& flag) { return sub.count(flag) > 0; });
         DistributedSession session(options->backend, options->timeout);
         return finetune::run_training(session.comm(), *options, *metrics);
       };

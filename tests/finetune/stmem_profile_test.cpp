@@ -1,0 +1,166 @@
+// End-to-end tests of `ecgdist train --profile st-mem` on a small synthetic PTB-XL preprocessed
+// the way the profile needs (250 Hz, no band-pass, no normalisation): the refusals (a wrongly
+// preprocessed file, another crop length), the run's outputs and schedule defaults, `evaluate`
+// reproducing the run's test metrics from best.ckpt, `predict` using the checkpoint's profile,
+// and exact resume. Tiny model, 1 thread, one epoch of a few steps each.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/test_util.h"
+
+namespace fs = std::filesystem;
+using ecg::testing::run_ecgdist;
+
+namespace {
+
+class StMemProfile : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new ecg::testing::TempDir();
+    auto synth = run_ecgdist("synth --out " + *dir_ / "ptbxl" + " --records 120 --sampling-rate 100 --seed 5");
+    ASSERT_EQ(synth.exit_code, 0) << synth.output;
+    auto raw = run_ecgdist("preprocess --ptbxl " + *dir_ / "ptbxl" + " --out " + raw_data() +
+                           " --sampling-rate 100 --target-rate 250 --no-filter --normalize none --threads 2");
+    ASSERT_EQ(raw.exit_code, 0) << raw.output;
+    auto std_prep = run_ecgdist("preprocess --ptbxl " + *dir_ / "ptbxl" + " --out " + filtered_data() +
+                                " --sampling-rate 100 --threads 2");
+    ASSERT_EQ(std_prep.exit_code, 0) << std_prep.output;
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static std::string raw_data() { return *dir_ / "raw250.h5"; }
+  static std::string filtered_data() { return *dir_ / "filtered.h5"; }
+  static std::string run_dir(const std::string& name) { return *dir_ / name; }
+  static std::string args(const std::string& data) {
+    return " --data " + data + " --task superdiagnostic --model tiny --threads 1 --bootstrap 20 --progress off"
+           " --profile st-mem --recipe fine-tune --epochs 1 ";  // one short epoch: a few steps
+  }
+  static nlohmann::json read_json(const std::string& path) {
+    std::ifstream in(path);
+    return nlohmann::json::parse(in);
+  }
+  static ecg::testing::TempDir* dir_;
+};
+ecg::testing::TempDir* StMemProfile::dir_ = nullptr;
+
+TEST_F(StMemProfile, RefusesAFilteredNormalisedFileInOneLineNamingFileAndField) {
+  auto r = run_ecgdist("train" + args(filtered_data()) + "--out " + run_dir("refused"));
+  ASSERT_NE(r.exit_code, 0);
+  const std::string needle = filtered_data() + ": --profile st-mem needs";
+  const auto at = r.output.find(needle);
+  ASSERT_NE(at, std::string::npos) << r.output;
+  const std::string line = r.output.substr(at, r.output.find('\n', at) - at);
+  EXPECT_NE(line.find("filter: true"), std::string::npos) << line;
+  EXPECT_NE(line.find("normalization: record"), std::string::npos) << line;
+  EXPECT_NE(line.find("--no-filter --normalize none"), std::string::npos) << line;
+}
+
+TEST_F(StMemProfile, RefusesAnotherCropLength) {
+  auto r = run_ecgdist("train" + args(raw_data()) + "--crop-length 750 --out " + run_dir("crop"));
+  ASSERT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--crop-length 750 is not allowed with --profile st-mem"), std::string::npos) << r.output;
+}
+
+TEST_F(StMemProfile, TrainsRecordsTheProfileAndEvaluateReproducesTheTestAuroc) {
+  const std::string out = run_dir("run");
+  // --batch-size given: the profile's 16 must not override it, and lr follows it (1e-3 x 32 / 256).
+  auto r = run_ecgdist("train" + args(raw_data()) + "--batch-size 32 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = read_json(out + "/results.json");
+  EXPECT_EQ(j["settings"]["profile"], "st-mem");
+  EXPECT_EQ(j["settings"]["batch_size"], 32);
+  EXPECT_DOUBLE_EQ(j["settings"]["lr"].get<double>(), 1e-3 * 32 / 256);
+  EXPECT_EQ(j["settings"]["epochs"], 1);  // given explicitly
+  EXPECT_DOUBLE_EQ(j["settings"]["warmup_fraction"].get<double>(), 0.3);
+  EXPECT_DOUBLE_EQ(j["settings"]["min_lr"].get<double>(), 0.0);
+  const auto from_profile = j["settings"]["from_profile"];
+  EXPECT_NE(std::find(from_profile.begin(), from_profile.end(), "warmup_fraction=0.3"), from_profile.end())
+      << from_profile.dump();
+  for (const auto& entry : from_profile) {
+    const std::string s = entry.get<std::string>();
+    EXPECT_NE(s.rfind("batch_size=", 0), 0u) << "explicit --batch-size overridden: " << s;
+    EXPECT_NE(s.rfind("epochs=", 0), 0u) << "explicit --epochs overridden: " << s;
+  }
+  // The resolved configuration printed by rank 0 shows it too.
+  EXPECT_NE(r.output.find("\"from_profile\""), std::string::npos);
+  ASSERT_TRUE(j["test"]["macro_auroc"].is_number()) << j.dump();
+
+  // evaluate picks up the profile from best.ckpt and reproduces the run's test metrics.
+  auto ev = run_ecgdist("evaluate --data " + raw_data() + " --task superdiagnostic --checkpoint " + out +
+                        "/best.ckpt --out " + out + "/eval --bootstrap 20 --threads 1");
+  ASSERT_EQ(ev.exit_code, 0) << ev.output;
+  auto m = read_json(out + "/eval/test_metrics.json");
+  EXPECT_NEAR(m["macro_auroc"].get<double>(), j["test"]["macro_auroc"].get<double>(), 1e-6);
+  EXPECT_EQ(ecg::testing::read_text_file(out + "/eval/test_predictions.csv"),
+            ecg::testing::read_text_file(out + "/test_predictions.csv"));
+
+  // evaluate refuses a file the profile cannot use (here: preprocessed differently).
+  auto wrong = run_ecgdist("evaluate --data " + filtered_data() + " --task superdiagnostic --checkpoint " + out +
+                           "/best.ckpt --out " + out + "/eval2 --threads 1");
+  EXPECT_NE(wrong.exit_code, 0) << wrong.output;
+
+  // predict on the HDF5 file scores with the same pipeline: its rows for test records equal the
+  // run's test predictions (same probabilities, printed to 6 decimals).
+  auto pr = run_ecgdist("predict --checkpoint " + out + "/best.ckpt --input " + raw_data() + " --out " + out +
+                        "/pred.csv --threads 1");
+  ASSERT_EQ(pr.exit_code, 0) << pr.output;
+  auto test_rows = ecg::testing::read_text_file(out + "/test_predictions.csv");
+  auto pred = ecg::testing::read_text_file(out + "/pred.csv");
+  const auto first = test_rows.find('\n') + 1;
+  const std::string row = test_rows.substr(first, test_rows.find('\n', first) - first);
+  const std::string id = row.substr(0, row.find(','));
+  const auto at = pred.find("\n" + id + ",");
+  ASSERT_NE(at, std::string::npos) << id;
+  const std::string pred_row = pred.substr(at + 1, pred.find('\n', at + 1) - at - 1);
+  auto values = [](const std::string& line) {
+    std::vector<double> v;
+    std::stringstream ss(line.substr(line.find(',') + 1));
+    std::string cell;
+    while (std::getline(ss, cell, ',')) v.push_back(std::stod(cell));
+    return v;
+  };
+  auto a = values(row), b = values(pred_row);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t k = 0; k < a.size(); ++k) EXPECT_NEAR(a[k], b[k], 2e-6) << k;
+
+  // predict on the WFDB record itself (brought to the checkpoint's 250 Hz unfiltered manifest,
+  // then the same crops) gives that record's row of the HDF5 predictions.
+  auto wf = run_ecgdist("predict --checkpoint " + out + "/best.ckpt --input " + *dir_ / "ptbxl" +
+                        "/records100/00000/00001_lr.hea --out " + out + "/wfdb.csv --threads 1");
+  ASSERT_EQ(wf.exit_code, 0) << wf.output;
+  auto wfdb = ecg::testing::read_text_file(out + "/wfdb.csv");
+  const auto one = pred.find("\n1,");
+  ASSERT_NE(one, std::string::npos);
+  const std::string h5_row = pred.substr(one + 1, pred.find('\n', one + 1) - one - 1);
+  const auto wf_first = wfdb.find('\n') + 1;
+  const std::string wf_row = wfdb.substr(wf_first, wfdb.find('\n', wf_first) - wf_first);
+  EXPECT_EQ(wf_row.substr(wf_row.find(',')), h5_row.substr(h5_row.find(','))) << wf_row << " vs " << h5_row;
+}
+
+TEST_F(StMemProfile, ResumedRunEqualsUninterruptedRun) {
+  // Cut mid-epoch (the epoch has > 3 steps of 16): the remaining steps' crops and augmentations
+  // must come out the same after the resume.
+  const std::string a_args = args(raw_data()) + "--batch-size 16 ";
+  const std::string full = run_dir("full");
+  auto a = run_ecgdist("train" + a_args + "--out " + full);
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  ASSERT_GT(read_json(full + "/results.json")["samples_seen"].get<int64_t>(), 3 * 16);
+  const std::string cut = run_dir("cut");
+  auto b = run_ecgdist("train" + a_args + "--max-steps 3 --out " + cut);
+  ASSERT_EQ(b.exit_code, 75) << b.output;
+  auto c = run_ecgdist("train" + a_args + "--resume auto --out " + cut);
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  EXPECT_EQ(read_json(full + "/results.json")["test"]["macro_auroc"],
+            read_json(cut + "/results.json")["test"]["macro_auroc"]);
+  EXPECT_EQ(ecg::testing::read_text_file(full + "/test_predictions.csv"),
+            ecg::testing::read_text_file(cut + "/test_predictions.csv"));
+}
+
+}  // namespace
