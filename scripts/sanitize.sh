@@ -24,9 +24,10 @@ JOBS=${JOBS:-$(nproc)}
 SANITIZE_TESTS=${SANITIZE_TESTS:-}
 # Excluded: the MPI suite (not built here), engine_behaviour_unchanged (numbers pinned to the g++
 # Release build), and the training runs that repeat what TrainCli.PostTrainWritesTheOutputContract
-# already puts through the sanitized ecgdist (resume, two-rank, bf16 variants: ~15 min under ASan).
+# already puts through the sanitized ecgdist (resume, two-rank, bf16, lr-horizon variants, and the
+# st-mem profile's resume, whose pipeline StMemProfile.TrainsRecords... runs: ~15 min under ASan).
 # The `cluster` label (network namespaces) is left out too.
-SANITIZE_EXCLUDE=${SANITIZE_EXCLUDE:-'^(mpi_suite_np2|engine_behaviour_unchanged)$|^TrainCli\.(LinearProbing|ResumedRun|TwoRanks|NonFinite|Bf16)|^PretrainCli\.(TwoRanks|Preempted)'}
+SANITIZE_EXCLUDE=${SANITIZE_EXCLUDE:-'^(mpi_suite_np2|engine_behaviour_unchanged)$|^TrainCli\.(LinearProbing|ResumedRun|TwoRanks|NonFinite|Bf16|LrHorizon)|^PretrainCli\.(TwoRanks|Preempted)|^StMemProfile\.ResumedRun'}
 
 t_start=$(date +%s)
 elapsed() { echo $(($(date +%s) - $1)); }
