@@ -8,7 +8,15 @@
 #   ECGDIST_TRIXIE_ROOT (default $ECGDIST_CUDA_CACHE/trixie-root)
 # The Debian archive is the one this host's apt uses (read from /etc/apt at run time) unless
 # ECGDIST_TRIXIE_MIRROR names another. Extra arguments go to ctest.
+#
+#   --prepare-root   only make (or check) the cached root, then stop: scripts/test.sh runs this in
+#                    the background while the host builds, since the root's time is mostly
+#                    downloads and unpacking. Its log is $CACHE/prepare-root.log.
+# One run at a time per root (a lock file beside it): a check started while a --prepare-root run is
+# still going waits for it, then finds the root complete (or finishes what it left).
 set -euo pipefail
+PREPARE_ONLY=0
+if [ "${1:-}" = --prepare-root ]; then PREPARE_ONLY=1; shift; fi
 cd "$(dirname "$0")/.."
 SRC=$(pwd)
 START=$(date +%s)
@@ -16,6 +24,7 @@ START=$(date +%s)
 CACHE=${ECGDIST_CUDA_CACHE:-/var/cache/ecgdist}
 ROOT=${ECGDIST_TRIXIE_ROOT:-$CACHE/trixie-root}
 LOG=$CACHE/check-cuda-build.log
+[ "$PREPARE_ONLY" = 0 ] || LOG=$CACHE/prepare-root.log
 BASE_MARK=$ROOT/.ecgdist-base-complete   # debootstrap finished
 DONE_MARK=$ROOT/.ecgdist-root-complete   # every package below installed
 JOBS=${JOBS:-2}
@@ -26,6 +35,12 @@ say() { echo "check-cuda-build: [$(($(date +%s) - START))s] $*"; }
 mkdir -p "$CACHE"
 # Everything from here on also goes to the log, which CI and people can read afterwards.
 exec > >(tee "$LOG") 2>&1
+exec 9>"$CACHE/.lock-$(basename "$ROOT")"
+if ! flock -n 9; then
+  say "another check-cuda-build.sh is using $ROOT: waiting for it"
+  flock 9
+  say "the other run has finished"
+fi
 
 # Debian 13 names (checked with apt-cache in the root). python3-torch-cuda rather than
 # python3-torch: the CPU and CUDA builds of libtorch conflict, and the test oracles only need
@@ -211,6 +226,10 @@ EOF
   say "root complete"
 else
   say "reusing the complete root $ROOT"
+fi
+if [ "$PREPARE_ONLY" = 1 ]; then
+  say "root ready (--prepare-root: not building)"
+  exit 0
 fi
 
 # ---- 2. build -------------------------------------------------------------------------------------

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Debian 12 machine: installs every Debian package ecgdist needs
 # (only those missing), then configures and builds Release into build/.
+#   --packages-only   install the packages and stop (scripts/test.sh builds after starting the
+#                     Debian 13 root's preparation, which needs debootstrap, in the background)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PACKAGES_ONLY=0
+[ "${1:-}" = --packages-only ] && PACKAGES_ONLY=1
 
 PACKAGES=(
   cmake g++ make pkg-config
@@ -17,6 +21,8 @@ PACKAGES=(
   python3-torch python3-h5py python3-sklearn python3-numpy   # test oracles and the DDP reference
   prometheus                                                  # real server for monitoring tests
   slurm-wlm munge                                             # real single-node SLURM for tests
+  debootstrap                           # the Debian 13 root of the GPU-build check (check-cuda-build.sh)
+  clang-14 libclang-rt-14-dev llvm-14   # sanitizer build and libFuzzer (sanitize.sh, docs/testing.md)
 )
 
 missing=()
@@ -31,6 +37,8 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -q
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+[ "$PACKAGES_ONLY" = 1 ] && exit 0
 
 JOBS=${JOBS:-$(nproc)}
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${ECGDIST_CMAKE_ARGS:-}
