@@ -7,6 +7,11 @@
 # out-of-memory, printing the reproducer; ends with one table of the fuzzers' statistics.
 # Needs the packages of scripts/setup.sh (scripts/test.sh runs that first); installs clang's.
 #
+#   SANITIZE_SCOPE=full  full: both unit-test executables (minus the exclusions below) and the
+#                        fuzzers. ci: what scripts/test.sh runs in CI's 90 minutes: the torch-free
+#                        suite (ecg_core_tests, CTest label `core`, which also runs the sanitized
+#                        ecgdist binary) and the fuzzers, whose torch_save_fuzz drives the
+#                        LibTorch-linked checkpoint reader; ecg_torch_tests is not built.
 #   FUZZ_SECONDS=60     seconds per fuzz target (0: build and run the unit tests only)
 #   FUZZ_JOBS=2         fuzz targets run at once (each is one process on one core)
 #   FUZZ_TARGETS="a b"  only these targets (executable names, e.g. run_dir_fuzz)
@@ -16,6 +21,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
+SCOPE=${SANITIZE_SCOPE:-full}
+case "$SCOPE" in full | ci) ;; *) echo "sanitize: SANITIZE_SCOPE must be full or ci, not '$SCOPE'" >&2; exit 2 ;; esac
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_JOBS=${FUZZ_JOBS:-2}
 BUILD=${ASAN_BUILD:-build-asan}
@@ -61,9 +68,11 @@ CC=clang-14 CXX=clang++-14 cmake -S . -B "$BUILD" "${launcher[@]}" \
 t_build=$(date +%s)
 # The two unit-test executables (they depend on ecgdist, ecg_metrics_driver, comm_fault_probe,
 # which the CLI and monitoring tests run: sanitized too) and every fuzz target.
-cmake --build "$BUILD" -j"$JOBS" --target ecg_core_tests ecg_torch_tests ecg_fuzzers
+TARGETS=(ecg_core_tests ecg_torch_tests ecg_fuzzers)
+[ "$SCOPE" = ci ] && TARGETS=(ecg_core_tests ecg_fuzzers)
+cmake --build "$BUILD" -j"$JOBS" --target "${TARGETS[@]}"
 build_s=$(elapsed "$t_build")
-echo "sanitize: build ${build_s} s"
+echo "sanitize: scope $SCOPE: built ${TARGETS[*]} in ${build_s} s"
 
 # --- the sanitizers' settings, for the tests and every process they start (ecgdist under mpirun):
 # a report aborts the process, failing the test or fuzz run that caused it. Leak checking is off
@@ -82,6 +91,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # --- unit tests under ASan + UBSan.
 t_tests=$(date +%s)
 ctest_args=(--test-dir "$BUILD" --output-on-failure -j"${CTEST_JOBS:-2}" -E "$SANITIZE_EXCLUDE" -LE cluster)
+[ "$SCOPE" = ci ] && ctest_args+=(-L core)
 [ -n "$SANITIZE_TESTS" ] && ctest_args+=(-R "$SANITIZE_TESTS")
 tests_rc=0
 ctest "${ctest_args[@]}" || tests_rc=$?
