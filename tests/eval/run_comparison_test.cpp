@@ -181,7 +181,9 @@ TEST(RunComparison, PerLabelEstimatesAreTheDifferencesOfDirectPerLabelMetrics) {
                              average_precision(a.probs.data() + k, targets.data() + k, kRecords, n);
       EXPECT_DOUBLE_EQ(per_label[k]["auroc"]["estimate"].get<double>(), d_auroc) << kClasses[k];
       EXPECT_DOUBLE_EQ(per_label[k]["auprc"]["estimate"].get<double>(), d_auprc) << kClasses[k];
-      if (resamples == 0) EXPECT_TRUE(per_label[k]["auroc"]["ci"].is_null());
+      if (resamples == 0) {
+        EXPECT_TRUE(per_label[k]["auroc"]["ci"].is_null());
+      }
     }
     if (resamples == 0) {
       EXPECT_NE(comparison_markdown(c).find("| HYP | " +
