@@ -312,8 +312,11 @@ nlohmann::json interval(const Interval& ci) {
   return {number(ci.lower), number(ci.upper)};
 }
 
+// The paired difference of `estimate` whose resample values are diff_of(r): the macro average or
+// one label. One definition of the CI and p-value for both.
+template <class DiffOf>
 PairedDifference paired_difference(const BootstrapSamples& s, const std::vector<double>& values,
-                                   double estimate, double confidence) {
+                                   double estimate, double confidence, DiffOf diff_of) {
   PairedDifference d;
   d.estimate = estimate;
   const std::size_t resamples = values.size() / (s.models * std::max<std::size_t>(s.labels, 1));
@@ -325,7 +328,7 @@ PairedDifference paired_difference(const BootstrapSamples& s, const std::vector<
   std::vector<double> diffs(resamples);
   std::size_t le = 0, ge = 0;
   for (std::size_t r = 0; r < resamples; ++r) {
-    diffs[r] = macro_sample(s, values, r, 0) - macro_sample(s, values, r, 1);
+    diffs[r] = diff_of(r);
     le += diffs[r] <= 0;
     ge += diffs[r] >= 0;
   }
@@ -333,6 +336,23 @@ PairedDifference paired_difference(const BootstrapSamples& s, const std::vector<
   d.ci = percentile_interval(std::move(diffs), confidence);
   return d;
 }
+
+PairedDifference macro_difference(const BootstrapSamples& s, const std::vector<double>& values,
+                                  double estimate, double confidence) {
+  return paired_difference(s, values, estimate, confidence, [&](std::size_t r) {
+    return macro_sample(s, values, r, 0) - macro_sample(s, values, r, 1);
+  });
+}
+
+// Evaluable label number e (position in LabelPlan::evaluable).
+PairedDifference label_difference(const BootstrapSamples& s, const std::vector<double>& values,
+                                  std::size_t e, double estimate, double confidence) {
+  return paired_difference(s, values, estimate, confidence, [&](std::size_t r) {
+    return values[s.index(r, 0, e)] - values[s.index(r, 1, e)];
+  });
+}
+
+constexpr PairedDifference kNoDifference{kNaN, kNaNInterval, kNaN};
 
 }  // namespace
 
@@ -476,10 +496,23 @@ PairedReport paired_bootstrap(const LabelScores& a, const LabelScores& b,
   s.labels = plan.evaluable.size();
   if (options.resamples > 0 && !plan.evaluable.empty()) s = run_bootstrap({&a, &b}, plan, options);
   report.redraws = s.redraws;
-  report.auroc = paired_difference(s, s.auroc, report.macro_auroc_a - report.macro_auroc_b,
-                                   options.confidence);
-  report.auprc = paired_difference(s, s.auprc, report.macro_auprc_a - report.macro_auprc_b,
-                                   options.confidence);
+  report.auroc = macro_difference(s, s.auroc, report.macro_auroc_a - report.macro_auroc_b,
+                                  options.confidence);
+  report.auprc = macro_difference(s, s.auprc, report.macro_auprc_a - report.macro_auprc_b,
+                                  options.confidence);
+  // Per label, from the same resamples. A label outside the plan is not evaluable: no estimate.
+  report.labels.resize(a.labels);
+  for (std::size_t j = 0; j < a.labels; ++j) {
+    report.labels[j].name = a.name(j);
+    report.labels[j].auroc = report.labels[j].auprc = kNoDifference;
+  }
+  for (std::size_t e = 0; e < plan.evaluable.size(); ++e) {
+    const std::size_t j = plan.evaluable[e];
+    LabelDifference& d = report.labels[j];
+    d.evaluable = true;
+    d.auroc = label_difference(s, s.auroc, e, ma[j].auroc - mb[j].auroc, options.confidence);
+    d.auprc = label_difference(s, s.auprc, e, ma[j].auprc - mb[j].auprc, options.confidence);
+  }
   return report;
 }
 
@@ -515,6 +548,13 @@ nlohmann::json to_json(const PairedReport& report) {
     return nlohmann::json{
         {"estimate", number(d.estimate)}, {"ci", interval(d.ci)}, {"p_value", number(d.p_value)}};
   };
+  nlohmann::json per_label = nlohmann::json::array();
+  for (const auto& d : report.labels) {
+    per_label.push_back({{"label", d.name},
+                         {"evaluable", d.evaluable},
+                         {"auroc", diff(d.auroc)},
+                         {"auprc", diff(d.auprc)}});
+  }
   return {{"records", report.records},
           {"evaluable_labels", report.evaluable_labels},
           {"macro_auroc_a", number(report.macro_auroc_a)},
@@ -523,6 +563,7 @@ nlohmann::json to_json(const PairedReport& report) {
           {"macro_auprc_b", number(report.macro_auprc_b)},
           {"auroc_difference", diff(report.auroc)},
           {"auprc_difference", diff(report.auprc)},
+          {"per_label", per_label},
           {"bootstrap",
            {{"resamples", report.resamples},
             {"seed", report.seed},

@@ -99,14 +99,26 @@ struct MetricReport {
 // Point estimates and (if options.resamples > 0) bootstrap CIs.
 MetricReport evaluate_metrics(const LabelScores& data, const BootstrapOptions& options = {});
 
-// Difference a - b of two models' macro metrics on the same records and targets, with a paired
-// bootstrap (both models scored on the same resample indices). The label set that is averaged is
-// the one evaluable on the full records, identical for both models.
+// Difference a - b of two models' macro and per-label metrics on the same records and targets,
+// with a paired bootstrap (both models scored on the same resample indices; macro and per-label
+// CIs come from the same resamples). The label set that is averaged is the one evaluable on the
+// full records, identical for both models.
 struct PairedDifference {
   double estimate = 0;  // metric(a) - metric(b) on the full records
   Interval ci;
   // Two-sided bootstrap p-value for "no difference": 2 * min(P(d <= 0), P(d >= 0)), capped at 1.
   double p_value = 0;
+};
+
+// One label's paired difference a - b, from the same resamples as the macro one. A label that is
+// not evaluable on the full records (no positive or no negative) has no AUROC for either model:
+// NaN estimate, no CI, NaN p-value. An evaluable label is defined in every resample (the redraw
+// rule of BootstrapOptions), so its CI never mixes in undefined values.
+struct LabelDifference {
+  std::string name;
+  bool evaluable = false;
+  PairedDifference auroc;
+  PairedDifference auprc;
 };
 
 struct PairedReport {
@@ -116,8 +128,9 @@ struct PairedReport {
   double macro_auroc_b = 0;
   double macro_auprc_a = 0;
   double macro_auprc_b = 0;
-  PairedDifference auroc;
+  PairedDifference auroc;  // of the macro averages
   PairedDifference auprc;
+  std::vector<LabelDifference> labels;  // every label, in column order
   int resamples = 0;
   std::uint64_t seed = 0;
   double confidence = 0;

@@ -44,6 +44,30 @@ std::string fmt_difference(const nlohmann::json& d) {
                      number_or_nan(d.at("p_value")));
 }
 
+// The run's input profile (finetune/input_profile.h writes it into the settings); a run written
+// before --profile existed was trained with the default pipeline.
+std::string profile_of(const RunOutcome& run) {
+  const nlohmann::json& results = run.results;
+  if (!results.contains("settings") || !results.at("settings").is_object()) return "default";
+  const nlohmann::json& settings = results.at("settings");
+  if (!settings.contains("profile")) return "default";
+  ECG_CHECK(settings.at("profile").is_string(), "{}: 'settings.profile' must be a string",
+            (fs::path(run.dir) / "results.json").string());
+  return settings.at("profile").get<std::string>();
+}
+
+std::string per_label_markdown(const std::string& base, const nlohmann::json& run) {
+  std::string out = fmt::format(
+      "\nPer label, `{}` vs `{}` (paired bootstrap, same resamples as above):\n\n"
+      "| label | d AUROC [95% CI] | d AUPRC [95% CI] |\n|---|---|---|\n",
+      run.at("label").get<std::string>(), base);
+  for (const auto& d : run.at("vs_baseline").at("per_label")) {
+    out += fmt::format("| {} | {} | {} |\n", d.at("label").get<std::string>(), fmt_difference(d.at("auroc")),
+                       fmt_difference(d.at("auprc")));
+  }
+  return out;
+}
+
 }  // namespace
 
 RunOutcome read_run(const std::string& dir) {
@@ -110,16 +134,28 @@ nlohmann::json run_summary(const RunOutcome& r) {
           {"macro_auprc_ci", metric("macro_auprc_ci")}};
 }
 
-nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const ComparisonOptions& options) {
+void check_comparable(const std::vector<RunOutcome>& runs) {
   ECG_CHECK(!runs.empty(), "compare: no run given");
   const RunOutcome& base = runs.front();
   const std::string task = base.results.at("task").get<std::string>();
+  const std::string profile = profile_of(base);
   for (const auto& run : runs) {
     ECG_CHECK(run.results.at("task") == task, "compare: {} is task '{}', {} is task '{}'", run.dir,
               run.results.at("task").get<std::string>(), base.dir, task);
+    // Another input pipeline (filter, normalisation, crop) is another experiment: its numbers
+    // are not a paired comparison of training recipes.
+    ECG_CHECK(profile_of(run) == profile, "compare: {} has profile '{}', {} has profile '{}' (results.json field "
+              "settings.profile); runs with different input profiles are not comparable",
+              run.dir, profile_of(run), base.dir, profile);
     ECG_CHECK(run.classes == base.classes, "compare: {} and {} predict different classes", run.dir, base.dir);
     ECG_CHECK(run.ecg_ids == base.ecg_ids, "compare: {} and {} scored different test records", run.dir, base.dir);
   }
+}
+
+nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const ComparisonOptions& options) {
+  check_comparable(runs);  // before reading the data file: a refusal needs no data
+  const RunOutcome& base = runs.front();
+  const std::string task = base.results.at("task").get<std::string>();
 
   // Targets of the test records from the data file, by ecg_id.
   const data::DatasetInfo file = data::read_dataset_info(options.data);
@@ -136,6 +172,14 @@ nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const Compariso
     ECG_CHECK(it != row_of.end(), "compare: ecg_id {} of the runs is not in {}", id, options.data);
     for (size_t k = 0; k < c; ++k) targets.push_back(labels.values[static_cast<size_t>(it->second) * c + k] ? 1.f : 0.f);
   }
+  return compare_runs_on_targets(runs, targets, options);
+}
+
+nlohmann::json compare_runs_on_targets(const std::vector<RunOutcome>& runs, const std::vector<float>& targets,
+                                       const ComparisonOptions& options) {
+  check_comparable(runs);
+  const RunOutcome& base = runs.front();
+  const size_t c = base.classes.size();
   auto scores_of = [&](const RunOutcome& run) {
     LabelScores s;
     s.records = run.ecg_ids.size();
@@ -147,7 +191,7 @@ nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const Compariso
   };
 
   nlohmann::json out;
-  out["task"] = task;
+  out["task"] = base.results.at("task");
   out["records"] = base.ecg_ids.size();
   out["data"] = options.data;
   out["runs"] = nlohmann::json::array();
@@ -155,6 +199,7 @@ nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const Compariso
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto& r = runs[i];
     nlohmann::json row = run_summary(r);
+    // One paired bootstrap per run: the macro and the per-label differences share its resamples.
     if (i > 0) row["vs_baseline"] = to_json(paired_bootstrap(scores_of(r), base_scores, options.bootstrap));
     out["runs"].push_back(row);
   }
@@ -178,6 +223,9 @@ std::string comparison_markdown(const nlohmann::json& comparison) {
     out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", r.at("label").get<std::string>(),
                        r.at("recipe").get<std::string>(), fmt_metric(r["macro_auroc"], r["macro_auroc_ci"]),
                        fmt_metric(r["macro_auprc"], r["macro_auprc_ci"]), d_auroc, d_auprc);
+  }
+  for (const auto& r : runs) {
+    if (r.contains("vs_baseline") && r.at("vs_baseline").contains("per_label")) out += per_label_markdown(base, r);
   }
   return out;
 }

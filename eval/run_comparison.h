@@ -1,8 +1,8 @@
 // Side-by-side comparison of finished runs on the same test fold (`ecgdist compare`): each run's
 // macro AUROC / AUPRC with its bootstrap CI (from its results.json), and the paired bootstrap
 // difference of every run against the first (baseline) from the runs' test_predictions.csv and
-// the data's labels, so that "post-train beats fine-tune" comes with a CI and a p-value rather
-// than two overlapping intervals.
+// the data's labels, macro and per label, so that "post-train beats fine-tune" (and on which
+// labels) comes with a CI and a p-value rather than two overlapping intervals.
 #pragma once
 
 #include <cstdint>
@@ -40,12 +40,22 @@ struct ComparisonOptions {
   BootstrapOptions bootstrap;
 };
 
-// JSON: {"task", "records", "runs": [{label, dir, recipe, init, macro_auroc, ..._ci, ...,
-// "vs_baseline": to_json(PairedReport) (absent for the baseline)}]}. All runs must share the
-// task, the test records and the classes (an error names the run that differs).
-nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const ComparisonOptions& options);
+// Throws unless every run is comparable with the first: same task, test records, classes and
+// input profile (results.json settings.profile; a run written before the field existed is
+// "default"). An error names both run directories and the field.
+void check_comparable(const std::vector<RunOutcome>& runs);
 
-// The comparison as a Markdown table (one row per run; differences vs the first run).
+// JSON: {"task", "records", "runs": [{label, dir, recipe, init, macro_auroc, ..._ci, ...,
+// "vs_baseline": to_json(PairedReport) (absent for the baseline; holds the macro differences and
+// "per_label")}]}. Checks check_comparable; the targets come from options.data by ecg_id.
+nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const ComparisonOptions& options);
+// compare_runs with the targets already read (0/1, row-major [records x classes] in the runs'
+// record order); options.data is only recorded. What compare_runs does after reading the file.
+nlohmann::json compare_runs_on_targets(const std::vector<RunOutcome>& runs, const std::vector<float>& targets,
+                                       const ComparisonOptions& options);
+
+// The comparison as Markdown: the macro table (one row per run; differences vs the first run),
+// then one per-label table per run that has per-label differences.
 std::string comparison_markdown(const nlohmann::json& comparison);
 
 }  // namespace ecg::eval

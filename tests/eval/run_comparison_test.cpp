@@ -1,10 +1,13 @@
 // The run directory `ecgdist compare` reads (results.json + test_predictions.csv), parsed from
 // memory: what it keeps, what it refuses, and a test block without every metric (found by
-// tests/fuzz/run_dir_fuzz.cpp: undefined behaviour before, n/a now).
+// tests/fuzz/run_dir_fuzz.cpp: undefined behaviour before, n/a now). Then the comparison itself on
+// targets given in memory: per-label paired differences and the refusal of incomparable runs.
 #include "eval/run_comparison.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 #include "common/error.h"
@@ -65,6 +68,175 @@ TEST(RunComparison, RefusesWhatIsNotAFinishedTrainRunNamingTheFile) {
             std::string::npos);
   EXPECT_NE(refused(kResults, "ecg_id,CD\n1,0.5,0.5\n").find("row 2 has 3 fields"), std::string::npos);
   EXPECT_NE(refused(kResults, "ecg_id,CD\nx,0.5\n").find("not a number"), std::string::npos);
+}
+
+
+// --- the comparison: runs built in memory on shared targets ---------------------------------
+
+constexpr size_t kRecords = 300;
+const std::vector<std::string> kClasses = {"CD", "HYP", "MI"};
+
+// 0/1 targets, about 30 % positive per label (fixed seed).
+std::vector<float> make_targets() {
+  std::mt19937 rng(7);
+  std::bernoulli_distribution positive(0.3);
+  std::vector<float> t(kRecords * kClasses.size());
+  for (auto& v : t) v = positive(rng) ? 1.f : 0.f;
+  return t;
+}
+
+// Scores = skill[k] * target + noise, per label k: skill 0 is chance.
+std::vector<float> make_scores(const std::vector<float>& targets, const std::vector<float>& skill, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> noise(0.f, 1.f);
+  std::vector<float> s(targets.size());
+  for (size_t i = 0; i < s.size(); ++i) s[i] = skill[i % kClasses.size()] * targets[i] + noise(rng);
+  return s;
+}
+
+RunOutcome make_run(const std::string& dir, const std::vector<float>& scores, const std::string& results = kResults) {
+  std::string csv = "ecg_id";
+  for (const auto& c : kClasses) csv += "," + c;
+  csv += "\n";
+  for (size_t r = 0; r < kRecords; ++r) {
+    csv += std::to_string(100 + r);
+    for (size_t k = 0; k < kClasses.size(); ++k) csv += fmt::format(",{}", scores[r * kClasses.size() + k]);
+    csv += "\n";
+  }
+  return parse_run(dir, results, csv);
+}
+
+ComparisonOptions options(int resamples) {
+  ComparisonOptions o;
+  o.data = "test.h5";
+  o.bootstrap.resamples = resamples;
+  o.bootstrap.seed = 3;
+  return o;
+}
+
+TEST(RunComparison, PerLabelDifferencesOfARunWithItselfAreExactlyZero) {
+  const auto targets = make_targets();
+  const RunOutcome a = make_run("runs/a", make_scores(targets, {1.f, 0.5f, 2.f}, 1));
+  const RunOutcome same = make_run("runs/same", make_scores(targets, {1.f, 0.5f, 2.f}, 1));
+  const nlohmann::json c = compare_runs_on_targets({a, same}, targets, options(200));
+  const auto& per_label = c["runs"][1]["vs_baseline"]["per_label"];
+  ASSERT_EQ(per_label.size(), kClasses.size());
+  for (size_t k = 0; k < kClasses.size(); ++k) {
+    EXPECT_EQ(per_label[k]["label"], kClasses[k]);
+    for (const char* metric : {"auroc", "auprc"}) {
+      const auto& d = per_label[k][metric];
+      EXPECT_EQ(d["estimate"], 0.0) << metric << " " << kClasses[k];
+      EXPECT_EQ(d["ci"], nlohmann::json({0.0, 0.0})) << metric << " " << kClasses[k];
+      EXPECT_EQ(d["p_value"], 1.0);
+    }
+  }
+  EXPECT_FALSE(c["runs"][0].contains("vs_baseline"));
+}
+
+TEST(RunComparison, ARunBetterOnOneLabelOnlyShowsItOnThatLabelOnly) {
+  const auto targets = make_targets();
+  std::vector<float> base_scores = make_scores(targets, {1.f, 0.f, 1.f}, 1);
+  std::vector<float> better = base_scores;  // same scores, except HYP: chance -> informative
+  const std::vector<float> informative = make_scores(targets, {0.f, 2.f, 0.f}, 2);
+  for (size_t r = 0; r < kRecords; ++r) better[r * 3 + 1] = informative[r * 3 + 1];
+  const nlohmann::json c = compare_runs_on_targets(
+      {make_run("runs/base", base_scores), make_run("runs/better", better)}, targets, options(300));
+  const auto& vs = c["runs"][1]["vs_baseline"];
+  for (const char* metric : {"auroc", "auprc"}) {
+    const auto& hyp = vs["per_label"][1][metric];
+    EXPECT_GT(hyp["estimate"].get<double>(), 0.2) << metric;
+    EXPECT_GT(hyp["ci"][0].get<double>(), 0.0) << metric;  // positive CI
+    EXPECT_LT(hyp["p_value"].get<double>(), 0.05) << metric;
+    for (size_t k : {size_t{0}, size_t{2}}) {  // unchanged labels: no difference in any resample
+      EXPECT_EQ(vs["per_label"][k][metric]["estimate"], 0.0) << metric << " " << kClasses[k];
+      EXPECT_EQ(vs["per_label"][k][metric]["ci"], nlohmann::json({0.0, 0.0})) << metric << " " << kClasses[k];
+    }
+  }
+  // The macro difference is a third of HYP's (same resamples, three labels averaged).
+  EXPECT_NEAR(vs["auroc_difference"]["estimate"].get<double>(),
+              vs["per_label"][1]["auroc"]["estimate"].get<double>() / 3, 1e-12);
+
+  const std::string table = comparison_markdown(c);
+  const size_t macro = table.find("| better |"), per_label = table.find("Per label, `better` vs `base`");
+  ASSERT_NE(macro, std::string::npos) << table;
+  ASSERT_NE(per_label, std::string::npos) << table;
+  EXPECT_LT(macro, per_label) << "the macro table comes first\n" << table;
+  EXPECT_NE(table.find("| CD | +0.000 [+0.000, +0.000] p=1.000 | +0.000 [+0.000, +0.000] p=1.000 |"),
+            std::string::npos)
+      << table;
+}
+
+TEST(RunComparison, PerLabelEstimatesAreTheDifferencesOfDirectPerLabelMetrics) {
+  const auto targets = make_targets();
+  const RunOutcome a = make_run("runs/a", make_scores(targets, {1.f, 0.5f, 2.f}, 1));
+  const RunOutcome b = make_run("runs/b", make_scores(targets, {0.7f, 1.5f, 1.f}, 9));
+  for (int resamples : {0, 50}) {
+    const nlohmann::json c = compare_runs_on_targets({a, b}, targets, options(resamples));
+    const auto& per_label = c["runs"][1]["vs_baseline"]["per_label"];
+    for (size_t k = 0; k < kClasses.size(); ++k) {
+      const size_t n = kClasses.size();
+      const double d_auroc = roc_auc(b.probs.data() + k, targets.data() + k, kRecords, n) -
+                             roc_auc(a.probs.data() + k, targets.data() + k, kRecords, n);
+      const double d_auprc = average_precision(b.probs.data() + k, targets.data() + k, kRecords, n) -
+                             average_precision(a.probs.data() + k, targets.data() + k, kRecords, n);
+      EXPECT_DOUBLE_EQ(per_label[k]["auroc"]["estimate"].get<double>(), d_auroc) << kClasses[k];
+      EXPECT_DOUBLE_EQ(per_label[k]["auprc"]["estimate"].get<double>(), d_auprc) << kClasses[k];
+      if (resamples == 0) {
+        EXPECT_TRUE(per_label[k]["auroc"]["ci"].is_null());
+      }
+    }
+    if (resamples == 0) {
+      EXPECT_NE(comparison_markdown(c).find("| HYP | " +
+                                            fmt::format("{:+.3f} [CI n/a]", per_label[1]["auroc"]["estimate"].get<double>())),
+                std::string::npos)
+          << comparison_markdown(c);
+    }
+  }
+}
+
+TEST(RunComparison, ALabelWithoutPositivesHasNoDifferenceNotANumber) {
+  auto targets = make_targets();
+  for (size_t r = 0; r < kRecords; ++r) targets[r * 3 + 2] = 0.f;  // MI: no positive on this fold
+  const nlohmann::json c = compare_runs_on_targets(
+      {make_run("runs/a", make_scores(targets, {1.f, 1.f, 1.f}, 1)), make_run("runs/b", make_scores(targets, {1.f, 1.f, 1.f}, 2))},
+      targets, options(100));
+  const auto& mi = c["runs"][1]["vs_baseline"]["per_label"][2];
+  EXPECT_EQ(mi["evaluable"], false);
+  EXPECT_TRUE(mi["auroc"]["estimate"].is_null());
+  EXPECT_TRUE(mi["auroc"]["ci"].is_null());
+  EXPECT_TRUE(mi["auprc"]["p_value"].is_null());
+  EXPECT_TRUE(c["runs"][1]["vs_baseline"]["per_label"][0]["auroc"]["ci"].is_array());  // CD still has one
+  const std::string table = comparison_markdown(c);
+  EXPECT_NE(table.find("| MI | n/a | n/a |"), std::string::npos) << table;
+}
+
+TEST(RunComparison, RefusesRunsOfAnotherInputProfileNamingTheField) {
+  const auto targets = make_targets();
+  const auto scores = make_scores(targets, {1.f, 1.f, 1.f}, 1);
+  auto stmem = nlohmann::json::parse(kResults);
+  stmem["settings"]["profile"] = "st-mem";
+  auto explicit_default = nlohmann::json::parse(kResults);
+  explicit_default["settings"]["profile"] = "default";
+  // A run written before the field existed counts as "default".
+  EXPECT_NO_THROW(check_comparable({make_run("runs/old", scores), make_run("runs/new", scores, explicit_default.dump())}));
+  try {
+    compare_runs_on_targets({make_run("runs/old", scores), make_run("runs/stmem", scores, stmem.dump())}, targets,
+                            options(10));
+    FAIL() << "expected an error";
+  } catch (const ecg::Error& e) {
+    const std::string m = e.message();
+    EXPECT_NE(m.find("profile"), std::string::npos) << m;
+    EXPECT_NE(m.find("runs/old"), std::string::npos) << m;
+    EXPECT_NE(m.find("runs/stmem"), std::string::npos) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  }
+  // compare_runs refuses before it opens the data file (which does not exist here).
+  try {
+    compare_runs({make_run("runs/stmem", scores, stmem.dump()), make_run("runs/old", scores)}, options(10));
+    FAIL() << "expected an error";
+  } catch (const ecg::Error& e) {
+    EXPECT_NE(e.message().find("settings.profile"), std::string::npos) << e.message();
+  }
 }
 
 }  // namespace
