@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <utility>
 
 #include "comm/watchdog.h"
 #include "common/error.h"
@@ -135,9 +136,31 @@ void FinetuneTask::resume(const engine::RunContext&, const model::LoadedCheckpoi
   check_resume_compatible(checkpoint.meta, o_, data_, path);
   state_ = checkpoint.meta.at("task_state").get<FinetuneState>();
   load_model_state(model_, checkpoint.state, path);
-  auto best_path = fs::path(o_.out) / "best.ckpt";
-  if (state_.best_epoch > 0 && fs::exists(best_path)) {
-    model::LoadedCheckpoint best = model::load_checkpoint(best_path.string());
+  // The best validation model so far lives beside the checkpoints, in best.ckpt. Without it the
+  // run would end by testing whatever model it ended with, silently, so a resume without it (a
+  // checkpoint copied alone) or with another run's best.ckpt is refused.
+  if (state_.best_epoch > 0) {
+    const auto best_path = (fs::path(o_.out) / "best.ckpt").string();
+    ECG_CHECK(fs::exists(best_path),
+              "{}: the checkpoint's best validation model (stage {} epoch {}) is {}, which does not "
+              "exist: resume in the run folder that holds it, or copy best.ckpt with the checkpoint",
+              path, state_.best_stage, state_.best_epoch, best_path);
+    model::LoadedCheckpoint best = model::load_checkpoint(best_path);
+    const nlohmann::json recorded = best.meta.value("best", nlohmann::json::object());
+    const std::pair<int, int> in_file{recorded.value("stage", -1), recorded.value("epoch", -1)};
+    const std::pair<int, int> expected{state_.best_stage, state_.best_epoch};
+    // A later best is what a run killed after a new best but before its next checkpoint leaves;
+    // the resumed run replays that epoch (deterministically) and writes it again. An earlier one
+    // is a stale or foreign file.
+    ECG_CHECK(in_file >= expected,
+              "{}: field best is stage {} epoch {}, older than the stage {} epoch {} that the "
+              "checkpoint {} records (a best.ckpt of another run or time)",
+              best_path, in_file.first, in_file.second, expected.first, expected.second, path);
+    if (in_file != expected) {
+      log::warn("{} holds the best model of stage {} epoch {}, after the checkpoint's (stage {} "
+                "epoch {}): the interrupted run got that far; this run replays it",
+                best_path, in_file.first, in_file.second, expected.first, expected.second);
+    }
     best_state_.assign(best.state.begin(), best.state.end());
   }
 }

@@ -275,9 +275,11 @@ case "$case_name" in
     # shellcheck disable=SC2012  # names are step-N.ckpt
     newest=$tmp/run/checkpoints/$(cd "$tmp/run/checkpoints" && ls step-*.ckpt | sort -t- -k2 -n | tail -1)
     echo "cluster_test: node 3 lost; newest checkpoint $(basename "$newest")"
-    # The reference: a fresh run dir holding only a copy of that checkpoint, resumed on 2 nodes.
+    # The reference: a fresh run dir holding only a copy of that checkpoint and of the best
+    # validation model so far (which the run tests at its end), resumed on 2 nodes.
     mkdir -p "$tmp/ref/checkpoints"
     cp "$newest" "$tmp/ref/checkpoints/"
+    [ ! -e "$tmp/run/best.ckpt" ] || cp "$tmp/run/best.ckpt" "$tmp/ref/"
     ncl_down
     ncl_up 2 || fail "cluster up (2 nodes)"
     train_on 2 "$tmp/resumed.log" "${args[@]}" --resume auto --out "$tmp/run"

@@ -133,11 +133,19 @@ TEST_F(TrainCli, ResumedRunEqualsUninterruptedRun) {
   const std::string full = run_dir("full");
   auto a = run_ecgdist("train" + args + "--out " + full);
   ASSERT_EQ(a.exit_code, 0) << a.output;
-  // Stop mid-way through stage 2 (stage 1 is one epoch of 10 steps), then resume.
+  // Stop mid-way through stage 2's second epoch (each epoch is 10 steps), then resume.
   const std::string cut = run_dir("cut");
-  auto b = run_ecgdist("train" + args + "--max-steps 14 --out " + cut);
+  auto b = run_ecgdist("train" + args + "--max-steps 24 --out " + cut);
   ASSERT_EQ(b.exit_code, 75) << b.output;
   EXPECT_FALSE(fs::exists(cut + "/results.json"));
+  // The checkpoint records a best validation model (stage 2's first epoch): without its best.ckpt the
+  // resumed run would test another model, so it is refused, naming the file.
+  ASSERT_TRUE(fs::exists(cut + "/best.ckpt"));
+  fs::rename(cut + "/best.ckpt", cut + "/best.ckpt.away");
+  auto refused = run_ecgdist("train" + args + "--resume auto --out " + cut);
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("best.ckpt, which does not exist"), std::string::npos) << refused.output;
+  fs::rename(cut + "/best.ckpt.away", cut + "/best.ckpt");
   auto c = run_ecgdist("train" + args + "--resume auto --out " + cut);
   ASSERT_EQ(c.exit_code, 0) << c.output;
   auto x = results(full);
