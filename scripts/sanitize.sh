@@ -90,7 +90,12 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 # --- unit tests under ASan + UBSan.
 t_tests=$(date +%s)
-ctest_args=(--test-dir "$BUILD" --output-on-failure -j"${CTEST_JOBS:-2}" -E "$SANITIZE_EXCLUDE" -LE cluster)
+# The ci scope leaves out the SLURM harness: four sanitized training jobs on a real SLURM cluster
+# overrun its own 8-minute limit under ASan (measured: killed at 510 s after three of its four jobs
+# passed); the Release suite runs it, and the full scope keeps it.
+exclude=$SANITIZE_EXCLUDE
+[ "$SCOPE" = ci ] && exclude="$exclude|^SlurmHarness\\."
+ctest_args=(--test-dir "$BUILD" --output-on-failure -j"${CTEST_JOBS:-2}" -E "$exclude" -LE cluster)
 [ "$SCOPE" = ci ] && ctest_args+=(-L core)
 [ -n "$SANITIZE_TESTS" ] && ctest_args+=(-R "$SANITIZE_TESTS")
 tests_rc=0
