@@ -152,32 +152,11 @@ void check_comparable(const std::vector<RunOutcome>& runs) {
   }
 }
 
-nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const ComparisonOptions& options) {
-  check_comparable(runs);  // before reading the data file: a refusal needs no data
-  const RunOutcome& base = runs.front();
-  const std::string task = base.results.at("task").get<std::string>();
+namespace {
 
-  // Targets of the test records from the data file, by ecg_id.
-  const data::DatasetInfo file = data::read_dataset_info(options.data);
-  const data::LabelMatrix labels = data::read_labels(options.data, task);
-  ECG_CHECK(labels.classes == base.classes, "compare: {} has other classes for task '{}' than the runs",
-            options.data, task);
-  std::map<int64_t, int64_t> row_of;
-  for (size_t i = 0; i < file.ecg_id.size(); ++i) row_of[file.ecg_id[i]] = static_cast<int64_t>(i);
-  const size_t c = base.classes.size();
-  std::vector<float> targets;
-  targets.reserve(base.ecg_ids.size() * c);
-  for (int64_t id : base.ecg_ids) {
-    auto it = row_of.find(id);
-    ECG_CHECK(it != row_of.end(), "compare: ecg_id {} of the runs is not in {}", id, options.data);
-    for (size_t k = 0; k < c; ++k) targets.push_back(labels.values[static_cast<size_t>(it->second) * c + k] ? 1.f : 0.f);
-  }
-  return compare_runs_on_targets(runs, targets, options);
-}
-
-nlohmann::json compare_runs_on_targets(const std::vector<RunOutcome>& runs, const std::vector<float>& targets,
-                                       const ComparisonOptions& options) {
-  check_comparable(runs);
+// compare_runs' table from the targets, for runs that check_comparable has already accepted.
+nlohmann::json compare_comparable(const std::vector<RunOutcome>& runs, const std::vector<float>& targets,
+                                  const ComparisonOptions& options) {
   const RunOutcome& base = runs.front();
   const size_t c = base.classes.size();
   auto scores_of = [&](const RunOutcome& run) {
@@ -204,6 +183,37 @@ nlohmann::json compare_runs_on_targets(const std::vector<RunOutcome>& runs, cons
     out["runs"].push_back(row);
   }
   return out;
+}
+
+}  // namespace
+
+nlohmann::json compare_runs_on_targets(const std::vector<RunOutcome>& runs, const std::vector<float>& targets,
+                                       const ComparisonOptions& options) {
+  check_comparable(runs);
+  return compare_comparable(runs, targets, options);
+}
+
+nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const ComparisonOptions& options) {
+  check_comparable(runs);  // before reading the data file: a refusal needs no data
+  const RunOutcome& base = runs.front();
+  const std::string task = base.results.at("task").get<std::string>();
+
+  // Targets of the test records from the data file, by ecg_id.
+  const data::DatasetInfo file = data::read_dataset_info(options.data);
+  const data::LabelMatrix labels = data::read_labels(options.data, task);
+  ECG_CHECK(labels.classes == base.classes, "compare: {} has other classes for task '{}' than the runs",
+            options.data, task);
+  std::map<int64_t, int64_t> row_of;
+  for (size_t i = 0; i < file.ecg_id.size(); ++i) row_of[file.ecg_id[i]] = static_cast<int64_t>(i);
+  const size_t c = base.classes.size();
+  std::vector<float> targets;
+  targets.reserve(base.ecg_ids.size() * c);
+  for (int64_t id : base.ecg_ids) {
+    auto it = row_of.find(id);
+    ECG_CHECK(it != row_of.end(), "compare: ecg_id {} of the runs is not in {}", id, options.data);
+    for (size_t k = 0; k < c; ++k) targets.push_back(labels.values[static_cast<size_t>(it->second) * c + k] ? 1.f : 0.f);
+  }
+  return compare_comparable(runs, targets, options);
 }
 
 std::string comparison_markdown(const nlohmann::json& comparison) {

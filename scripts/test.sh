@@ -5,10 +5,10 @@
 #      mostly downloads and unpacking) the Release build (scripts/setup.sh)
 #   2. CTest on that build (arguments go to CTest)
 #   3. the sanitizer build and the fuzzers (scripts/sanitize.sh): clang ASan + UBSan, then 60 s per
-#      libFuzzer target. CI runs its `ci` scope (SANITIZE_SCOPE): every test of the torch-free
-#      suite, the checkpoint-reader tests and all fuzzers; `SANITIZE_SCOPE=full` (or running
-#      scripts/sanitize.sh by hand) adds the rest of the LibTorch suite. ECGDIST_SKIP_SANITIZE=1
-#      skips the phase (it says so).
+#      libFuzzer target. CI runs its `ci` scope (SANITIZE_SCOPE): the torch-free suite (minus the
+#      SLURM harness) and all fuzzers, torch_save_fuzz driving the checkpoint reader;
+#      `SANITIZE_SCOPE=full` (or running scripts/sanitize.sh by hand) adds the LibTorch suite.
+#      ECGDIST_SKIP_SANITIZE=1 skips the phase (it says so).
 #   4. the GPU-build check (scripts/check-cuda-build.sh: builds against CUDA LibTorch 2.6 + NCCL in a
 #      cached Debian 13 root and runs the suite there on the CPU; docs/gpu.md).
 #      ECGDIST_SKIP_CUDA_CHECK=1 skips it (it says so).
