@@ -23,6 +23,7 @@ PACKAGES=(
   slurm-wlm munge                                             # real single-node SLURM for tests
   debootstrap                           # the Debian 13 root of the GPU-build check (check-cuda-build.sh)
   clang-14 libclang-rt-14-dev llvm-14   # sanitizer build and libFuzzer (sanitize.sh, docs/testing.md)
+  gnuplot-nox chromium                  # ecgdist report's figures and its headless-browser test (docs/report.md)
 )
 
 missing=()
