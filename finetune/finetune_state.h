@@ -19,6 +19,9 @@ struct FinetuneState {
   int best_stage = 0;
   int best_epoch = 0;          // 1-based, 0 = none yet
   bool stopped_early = false;  // some stage ended by early stopping
+  // The epoch at which patience ran out (0 = never). With --record-after-stop training goes on
+  // past it and best_epoch stays frozen.
+  int early_stop_epoch = 0;
 };
 
 void to_json(nlohmann::json& j, const FinetuneState& s);

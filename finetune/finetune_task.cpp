@@ -230,6 +230,9 @@ bool FinetuneTask::end_epoch(const engine::RunContext& run, const engine::EpochE
             row.stage, row.epoch, stage.epochs, row.train_loss, row.val_macro_auroc, row.val_macro_auprc,
             row.seconds);
   if (!stage.early_stopping) return false;
+  // Past the stopping point (--record-after-stop) the epoch is only recorded: the early-stopped
+  // model stays the one tested, as if training had ended there.
+  if (state_.early_stop_epoch > 0) return false;
 
   eval::EarlyStopping stopper = state_.early_stopping.is_null()
                                     ? eval::EarlyStopping(o_.patience)
@@ -242,8 +245,15 @@ bool FinetuneTask::end_epoch(const engine::RunContext& run, const engine::EpochE
     save_best_checkpoint(run, stage);
   }
   state_.early_stopping = stopper.to_json();
-  if (stopper.should_stop()) state_.stopped_early = true;
-  return stopper.should_stop();
+  if (!stopper.should_stop()) return false;
+  state_.stopped_early = true;
+  state_.early_stop_epoch = row.epoch;
+  if (o_.record_after_stop && row.epoch < stage.epochs) {
+    log::info("early stopping at epoch {} (best {}): recording validation up to epoch {} (--record-after-stop)",
+              row.epoch, state_.best_epoch, stage.epochs);
+    return false;
+  }
+  return true;
 }
 
 nlohmann::json FinetuneTask::base_meta() const {

@@ -26,6 +26,7 @@ nlohmann::json make_results_json(const TrainOptions& options, const TaskData& da
     out["epochs_run_by_stage"][key] = out["epochs_run_by_stage"].value(key, 0) + 1;
   }
   out["stopped_early"] = state.stopped_early;
+  out["early_stop_epoch"] = state.early_stop_epoch > 0 ? nlohmann::json(state.early_stop_epoch) : nlohmann::json();
   out["skipped_nonfinite_steps"] = engine.skipped_nonfinite;
   out["test"] = {{"records", test.records},
                  {"macro_auroc", metrics.at("macro_auroc")},

@@ -38,6 +38,10 @@ struct TrainOptions : engine::EngineOptions {
   double lp_lr = 1e-3;
   int epochs = 50;                   // stage 2 upper bound (early stopping on val macro AUROC)
   int patience = 5;
+  // Keep training and recording validation up to --epochs after patience ran out (the validation
+  // curve of the paper's Figure 3 past the stopping point). The model tested is still the
+  // early-stopped one: the best epoch up to the stop; later epochs are recorded, never selected.
+  bool record_after_stop = false;
   // Epochs over which the early-stopped stage's cosine decays to min_lr (0 = --epochs, the
   // published MAE/ST-MEM convention). Early stopping usually ends that stage long before --epochs,
   // so with the default the selected model was trained near the peak lr; a horizon near the

@@ -38,6 +38,9 @@ void add_train_options(CLI::App& sub, finetune::TrainOptions& o) {
   sub.add_option("--lr-horizon", o.lr_horizon,
                  "epochs over which the early-stopped stage's cosine decays to --min-lr (0 = --epochs)");
   sub.add_option("--patience", o.patience, "epochs without val AUROC improvement before stopping");
+  sub.add_flag("--record-after-stop", o.record_after_stop,
+               "after early stopping, keep training and recording validation up to --epochs; the "
+               "early-stopped (best) model is still the one tested");
   sub.add_option("--lr", o.lr, "stage 2 peak learning rate (absolute)");
   sub.add_option("--min-lr", o.min_lr, "cosine schedule floor");
   sub.add_option("--warmup-fraction", o.warmup_fraction, "linear warmup, fraction of a stage's steps");

@@ -21,7 +21,9 @@ forbid engine 'finetune/|pretrain/' "the engine includes no task"
 forbid eval 'finetune/|pretrain/|engine/|model/' "eval is below the tasks and knows no model"
 forbid finetune 'pretrain/' "tasks never include each other"
 forbid pretrain 'finetune/' "tasks never include each other"
-for lib in eval data sharding monitoring comm common; do
+forbid sweep 'finetune/|pretrain/|engine/|report/' "the sweep runs ecgdist processes; it links no task"
+forbid report 'finetune/|pretrain/|engine/' "the report reads run folders; it links no task"
+for lib in eval data sharding monitoring comm common sweep report; do
   forbid "$lib" 'torch/|ATen/|c10/|model/|engine/' "$lib has no LibTorch"
 done
 nccl=$(grep -rlE '^#include "comm/nccl_communicator.h"' --include='*.h' --include='*.cpp' . |

@@ -238,6 +238,44 @@ TEST_F(TrainCli, LrHorizonEndsTheCosineBeforeTheLastEpoch) {
   EXPECT_NE(bad.output.find("--lr-horizon"), std::string::npos) << bad.output;
 }
 
+// Figure 3's curve past the stopping point: with --record-after-stop the run trains and records
+// validation up to --epochs, yet tests the model early stopping chose, i.e. exactly what the run
+// without the flag tests, and its history up to the stop is that run's history.
+TEST_F(TrainCli, RecordAfterStopKeepsTestingTheEarlyStoppedModel) {
+  const std::string args = common_args() + "--recipe fine-tune --epochs 6 --patience 1 --lr 3e-3 ";
+  auto a = run_ecgdist("train" + args + "--out " + run_dir("stop"));
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  auto b = run_ecgdist("train" + args + "--record-after-stop --out " + run_dir("stop-recorded"));
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  const auto ja = results(run_dir("stop"));
+  const auto jb = results(run_dir("stop-recorded"));
+  ASSERT_TRUE(ja["stopped_early"].get<bool>()) << "the settings no longer stop early: " << ja.dump();
+  const int stop = ja["early_stop_epoch"].get<int>();
+  ASSERT_LT(stop, 6);
+  EXPECT_EQ(ja["epochs_run"], stop);
+  EXPECT_EQ(jb["early_stop_epoch"], stop);
+  EXPECT_EQ(jb["epochs_run"], 6);
+  EXPECT_EQ(jb["best_epoch"], ja["best_epoch"]);
+  EXPECT_LE(jb["best_epoch"].get<int>(), stop);
+  EXPECT_EQ(jb["test"]["macro_auroc"], ja["test"]["macro_auroc"]);
+  EXPECT_EQ(jb["test"]["per_label"], ja["test"]["per_label"]);
+  EXPECT_EQ(jb["settings"]["record_after_stop"], true);
+  const std::string ha = ecg::testing::read_text_file(run_dir("stop") + "/history.csv");
+  const std::string hb = ecg::testing::read_text_file(run_dir("stop-recorded") + "/history.csv");
+  // Same rows up to the stop (the seconds column differs), then more.
+  auto without_seconds = [](const std::string& csv) {
+    std::vector<std::string> rows;
+    std::stringstream in(csv);
+    for (std::string line; std::getline(in, line);) rows.push_back(line.substr(0, line.rfind(',')));
+    return rows;
+  };
+  const auto ra = without_seconds(ha);
+  const auto rb = without_seconds(hb);
+  ASSERT_EQ(ra.size(), static_cast<size_t>(stop) + 1) << ha;
+  ASSERT_EQ(rb.size(), 7u) << hb;
+  EXPECT_EQ(std::vector<std::string>(rb.begin(), rb.begin() + stop + 1), ra);
+}
+
 TEST_F(TrainCli, NonFiniteLossStopsNamingStepAndRank) {
   const std::string out = run_dir("nan");
   auto r = run_ecgdist("train" + common_args() + "--recipe fine-tune --epochs 2 --lr 1e30 --warmup-fraction 0 --out " + out);

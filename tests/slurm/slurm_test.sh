@@ -10,7 +10,8 @@
 #      while it trains, and asserts it checkpointed, was requeued (Restarts=1), resumed from the
 #      checkpoint and finished with the same results.json metrics as the uninterrupted run;
 #   4b. runs `ecgdist pretrain` through the same template (COMMAND=pretrain);
-#   5. runs a 2-cell slurm/ecgdist-sweep.sbatch array job and slurm/collect_sweep.py on it.
+#   5. runs a 2-cell slurm/ecgdist-sweep.sbatch array job from a grid file and collects it
+#      (`ecgdist sweep --collect`).
 # Daemons are stopped by PID on every exit path (trap EXIT). Prints per-phase timings.
 #
 # Usage: ECGDIST_BIN=build/launcher/ecgdist bash tests/slurm/slurm_test.sh
@@ -259,32 +260,40 @@ python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r["kind"]
 timing "pretraining job"
 echo "slurm_test: pretraining job $job_p COMPLETED with 2 ranks, encoder written"
 
-# --- 5. a 2-cell sweep (post-train and its w/o-SD ablation), 1 rank each so both cells run side
-# by side on the 2 CPUs, through the real sweep script, then the collector.
+# --- 5. a 2-cell sweep (post-train and its w/o-SD ablation) from a grid file, 1 rank each so both
+# cells run side by side on the 2 CPUs, through the real sweep script, then `ecgdist sweep --collect`.
 sweep_root="$tmp/sweep"
 # Half the training set and one fine-tuning epoch keep the cells short.
-sweep_id=$(SWEEP_ROOT="$sweep_root" SWEEP_TEMPLATE="$template" SWEEP_VARIANTS="post-train wo-sd" \
-  SWEEP_TASKS=superdiagnostic SWEEP_FRACTIONS=0.5 METRICS_SD_DIR="$sd_dir" \
-  EXTRA_ARGS="$common_args --epochs 1" \
-  sbatch --parsable --array=0-1 --nodes=1 --ntasks-per-node=1 --cpus-per-task=1 --time=10 \
+cat >"$tmp/grid.json" <<EOF2
+{"data": "$DATA", "tasks": ["superdiagnostic"], "variants": ["post-train", "wo-sd"], "fractions": [0.5],
+ "seeds": [0], "model": "tiny", "lp_epochs": 1,
+ "train_args": ["--batch-size", "16", "--bootstrap", "20", "--epochs", "1"]}
+EOF2
+n_cells=$("$ECGDIST_BIN" sweep "$tmp/grid.json" --out "$sweep_root" --count)
+[ "$n_cells" = 2 ] || fail "ecgdist sweep --count said $n_cells, not 2"
+sweep_id=$(GRID="$tmp/grid.json" SWEEP_ROOT="$sweep_root" SWEEP_TEMPLATE="$template" METRICS_SD_DIR="$sd_dir" \
+  EXTRA_ARGS="--progress-interval 1 --metrics-bind 127.0.0.1" \
+  sbatch --parsable --array=0-$((n_cells - 1)) --nodes=1 --ntasks-per-node=1 --cpus-per-task=1 --time=10 \
   --output="$tmp/sweep-%A_%a.out" "$repo/slurm/ecgdist-sweep.sbatch")
 for ((i = 0; i < 1500; i++)); do
   [ -z "$(squeue -h -j "$sweep_id" -o %i 2>/dev/null)" ] && break
   sleep 0.2
 done
 timing "2-cell sweep"
-for cell_dir in "$sweep_root"/superdiagnostic/{post-train,wo-sd}/frac-0.5; do
+for cell_dir in "$sweep_root"/superdiagnostic/{post-train,wo-sd}/frac-0.5/seed-0; do
   [ -s "$cell_dir/results.json" ] || { cat "$tmp"/sweep-*.out; fail "sweep cell $cell_dir has no results.json"; }
 done
-python3 "$repo/slurm/collect_sweep.py" "$sweep_root" >"$tmp/collect.txt" || fail "collect_sweep.py failed"
+"$ECGDIST_BIN" sweep "$tmp/grid.json" --out "$sweep_root" --collect >"$tmp/collect.txt" || fail "ecgdist sweep --collect failed"
 cat "$tmp/collect.txt"
-grep -q "2/2 cells done" "$tmp/collect.txt" || fail "collect_sweep.py did not see 2 finished cells"
-python3 - "$sweep_root/sweep_results.csv" <<'EOF2' || fail "sweep_results.csv is wrong"
-import csv, sys
+grep -q "2/2 cells done" "$tmp/collect.txt" || fail "ecgdist sweep --collect did not see 2 finished cells"
+python3 - "$sweep_root/sweep.csv" "$sweep_root" <<'EOF2' || fail "sweep.csv or a cell's settings are wrong"
+import csv, json, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 assert [r["variant"] for r in rows] == ["post-train", "wo-sd"], rows
 assert all(r["status"] == "done" and 0 <= float(r["test_macro_auroc"]) <= 1 for r in rows), rows
-assert [r["flags"] for r in rows] == ["", "--drop-path 0"], rows
-assert all(r["train_fraction"] == "0.5" for r in rows), rows
+assert all(r["fraction"] == "0.5" and r["seed"] == "0" for r in rows), rows
+wo_sd = json.load(open(sys.argv[2] + "/superdiagnostic/wo-sd/frac-0.5/seed-0/results.json"))
+assert wo_sd["settings"]["drop_path"] == 0 and wo_sd["settings"]["lp_epochs"] == 1, wo_sd["settings"]
+assert wo_sd["settings"]["train_fraction"] == 0.5, wo_sd["settings"]
 EOF2
 printf 'slurm_test: PASS in %.1f s (launcher %s)\n' "$(echo "$(date +%s.%N) - $t_start" | bc)" "$LAUNCHER"
