@@ -16,6 +16,8 @@ size_t dtype_size(DType t) {
       return 8;
     case DType::u8:
       return 1;
+    case DType::bf16:
+      return 2;
   }
   ECG_FAIL("unknown DType {}", static_cast<int>(t));
 }
@@ -32,6 +34,8 @@ const char* dtype_name(DType t) {
       return "i64";
     case DType::u8:
       return "u8";
+    case DType::bf16:
+      return "bf16";
   }
   return "?";
 }

@@ -14,7 +14,9 @@
 
 namespace ecg::comm {
 
-enum class DType { f32, f64, i32, i64, u8 };
+// bf16: bfloat16 values as 16-bit words (the upper half of an IEEE float32). Only sums: each
+// addition is done in float32 and rounded to nearest even, as NCCL's bf16 all-reduce does.
+enum class DType { f32, f64, i32, i64, u8, bf16 };
 enum class ReduceOp { sum, max, min };
 enum class Device { cpu, cuda };
 

@@ -2,7 +2,9 @@
 
 #include <atomic>
 #include <climits>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 
 #include "comm/mpi_error.h"
 #include "common/error.h"
@@ -28,6 +30,8 @@ MPI_Datatype to_mpi(DType t) {
       return MPI_INT64_T;
     case DType::u8:
       return MPI_UINT8_T;
+    case DType::bf16:
+      return MPI_UINT16_T;  // reduced only by the bf16 sum below, never by a predefined op
   }
   ECG_FAIL("unknown DType {}", static_cast<int>(t));
 }
@@ -42,6 +46,31 @@ MPI_Op to_mpi(ReduceOp op) {
       return MPI_MIN;
   }
   ECG_FAIL("unknown ReduceOp {}", static_cast<int>(op));
+}
+
+// bfloat16 <-> float32 by bits: a bf16 is the upper half of a float32; rounding to nearest even
+// as PyTorch and NCCL do, NaN kept NaN (quiet).
+float bf16_to_float(uint16_t h) {
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+uint16_t float_to_bf16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+// MPI has no bf16 type in Open MPI 4.1: a user-defined, commutative sum over 16-bit words.
+// Each partial sum is formed in float32 and rounded once to bf16.
+extern "C" void bf16_sum(void* in, void* inout, int* len, MPI_Datatype* /*type*/) {
+  const auto* a = static_cast<const uint16_t*>(in);
+  auto* b = static_cast<uint16_t*>(inout);
+  for (int i = 0; i < *len; ++i) b[i] = float_to_bf16(bf16_to_float(a[i]) + bf16_to_float(b[i]));
 }
 
 int checked_int(size_t n, const std::string& what) {
@@ -79,6 +108,17 @@ std::string timeout_message(int rank, const std::string& what, double timeout_s,
       rank, what, timeout_s, waited_s);
 }
 
+void set_mpi_defaults() {
+  // Open MPI 4.1 serves MPI_Iallreduce from coll/libnbc, which picks the binomial tree (reduce to
+  // rank 0, then broadcast) for every in-place buffer and for fewer than 4 ranks, whatever the
+  // size. For gradient buckets that doubles rank 0's traffic (3 ranks: ~2x the bytes a ring
+  // moves through rank 0's link) and serialises the two halves; over TCP links it cost more than
+  // half the throughput (docs/cluster.md). The ring moves 2 (p-1)/p of the buffer per link in
+  // both directions at once. overwrite = 0: a value from the user (mpirun -x, --mca, --tune
+  // file, environment) wins.
+  setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "1", /*overwrite=*/0);
+}
+
 void finalize() {
   if (!g_initialised_here.exchange(false)) return;
   int finalized = 0;
@@ -92,6 +132,7 @@ MpiCommunicator::MpiCommunicator(double timeout_seconds)
   int initialised = 0;
   MPI_Initialized(&initialised);
   if (!initialised) {
+    set_mpi_defaults();
     int provided = MPI_THREAD_SINGLE;
     ECG_CHECK(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided) == MPI_SUCCESS,
               "MPI_Init_thread failed (is this process started by mpirun/srun?)");
@@ -110,6 +151,7 @@ MpiCommunicator::MpiCommunicator(double timeout_seconds)
   ECG_MPI_CHECK(MPI_Comm_rank(local, &local_rank_), "MPI_Comm_rank (node-local)");
   ECG_MPI_CHECK(MPI_Comm_size(local, &local_size_), "MPI_Comm_size (node-local)");
   MPI_Comm_free(&local);
+  ECG_MPI_CHECK(MPI_Op_create(&bf16_sum, /*commute=*/1, &bf16_sum_), "creating the bf16 sum");
   if (thread_level_ < MPI_THREAD_MULTIPLE) {
     ecg::log::warn(
         "MPI granted {} (asked for MPI_THREAD_MULTIPLE): MPI calls are serialised{}",
@@ -121,7 +163,9 @@ MpiCommunicator::MpiCommunicator(double timeout_seconds)
 MpiCommunicator::~MpiCommunicator() {
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+  if (finalized) return;
+  if (bf16_sum_ != MPI_OP_NULL) MPI_Op_free(&bf16_sum_);
+  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
 void MpiCommunicator::set_timeout(double seconds) {
@@ -143,10 +187,13 @@ std::unique_lock<std::mutex> MpiCommunicator::lock_mpi() const {
 std::unique_ptr<Request> MpiCommunicator::all_reduce_async(void* data, size_t count, DType type,
                                                            ReduceOp op, const std::string& what) {
   const int n = checked_int(count, what);
+  ECG_CHECK(type != DType::bf16 || op == ReduceOp::sum,
+            "all-reduce '{}': bf16 buffers can only be summed", what);
+  const MPI_Op mpi_op = type == DType::bf16 ? bf16_sum_ : to_mpi(op);
   MPI_Request request = MPI_REQUEST_NULL;
   {
     auto lock = lock_mpi();
-    ECG_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data, n, to_mpi(type), to_mpi(op), comm_, &request),
+    ECG_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, data, n, to_mpi(type), mpi_op, comm_, &request),
                   "rank {}: starting all-reduce '{}' ({} x {})", rank_, what, count,
                   dtype_name(type));
   }

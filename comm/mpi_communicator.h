@@ -66,6 +66,7 @@ class MpiCommunicator final : public Communicator {
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   int thread_level_ = MPI_THREAD_SINGLE;
   MPI_Comm comm_ = MPI_COMM_NULL;
+  MPI_Op bf16_sum_ = MPI_OP_NULL;  // DType::bf16 sums (MPI has no bf16 type)
   std::thread::id owner_thread_;
   mutable std::mutex mpi_mutex_;
 };
@@ -89,6 +90,11 @@ class MpiRequest final : public Request {
   std::string what_;
   bool done_ = false;
 };
+
+// ecgdist's defaults for Open MPI parameters nobody set, applied to this process's environment
+// before MPI_Init (MpiCommunicator calls it when it initialises MPI; a host program that
+// initialises MPI itself calls it first): the ring algorithm for MPI_Iallreduce.
+void set_mpi_defaults();
 
 // "rank R: <what> did not complete within --timeout Ns (waited Es)": the one-line message of a
 // collective that timed out.

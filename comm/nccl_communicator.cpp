@@ -20,6 +20,8 @@ ncclDataType_t to_nccl(DType t) {
       return ncclInt64;
     case DType::u8:
       return ncclUint8;
+    case DType::bf16:
+      return ncclBfloat16;  // NCCL >= 2.10
   }
   ECG_FAIL("unknown DType {}", static_cast<int>(t));
 }

@@ -154,7 +154,8 @@ void Engine::start_stage(Task& task, size_t index) {
   if (comm_.size() > 1) {
     // Rebuilt whenever the trainable set changes: frozen parameters are never communicated.
     buckets_ = std::make_unique<GradBuckets>(comm_, trainable_in_registration_order(*model_),
-                                             static_cast<size_t>(options_.bucket_mb * 1024 * 1024));
+                                             static_cast<size_t>(options_.bucket_mb * 1024 * 1024),
+                                             options_.grad_dtype);
   }
   sampler_ = std::make_unique<sharding::EpochSampler>(input_.records, input_.seed, input_.batch_size,
                                                       comm_.size(), comm_.rank());
@@ -255,9 +256,13 @@ void Engine::complete_step(const torch::Tensor& loss, monitoring::StepTimes time
   uint64_t bytes = 0;
   if (buckets_) {
     comm::WatchdogScope guard(watchdog_.get(), "gradient all-reduce", state_.global_step, options_.timeout);
-    const uint64_t before = buckets_->stats().bytes;
+    const GradBuckets::Stats before = buckets_->stats();
     buckets_->finish();
-    bytes = buckets_->stats().bytes - before;
+    const GradBuckets::Stats after = buckets_->stats();
+    bytes = after.bytes - before.bytes;
+    state_.allreduce_bytes += bytes;
+    state_.allreduce_seconds += after.comm_seconds - before.comm_seconds;
+    state_.allreduce_wait_seconds += after.wait_seconds - before.wait_seconds;
   }
   const bool local_stop =
       stop_requested() || (options_.max_steps > 0 && state_.global_step + 1 >= options_.max_steps);

@@ -16,6 +16,13 @@ NLOHMANN_JSON_SERIALIZE_ENUM(DeviceChoice, {{DeviceChoice::auto_select, "auto"},
                                             {DeviceChoice::cpu, "cpu"},
                                             {DeviceChoice::cuda, "cuda"}})
 
+// --grad-dtype: the type gradients travel in between ranks. bf16 halves the bytes: each bucket is
+// divided by the world size in fp32, rounded to bf16, summed (every partial sum formed in fp32
+// and rounded to bf16, as NCCL's bf16 all-reduce and PyTorch DDP's bf16_compress_hook do), and
+// widened back to fp32 for the optimiser, whose weights and state stay fp32.
+enum class GradDType { fp32, bf16 };
+NLOHMANN_JSON_SERIALIZE_ENUM(GradDType, {{GradDType::fp32, "fp32"}, {GradDType::bf16, "bf16"}})
+
 struct EngineOptions {
   std::string out;                   // RUN_DIR
   std::string resume;                // "" | auto | path to a checkpoint
@@ -24,6 +31,7 @@ struct EngineOptions {
   DeviceChoice device = DeviceChoice::auto_select;
   model::Precision precision = model::Precision::fp32;  // bf16: bf16 matrix products, fp32 master weights
   double bucket_mb = 25.0;
+  GradDType grad_dtype = GradDType::fp32;
   double timeout = 300.0;            // seconds for a collective / data wait / eval / ckpt write
   int prefetch_depth = 3;
   int checkpoint_every_steps = 0;    // 0 = at epoch ends only

@@ -37,8 +37,8 @@ std::vector<torch::Tensor> model_state(const torch::nn::Module& module) {
 }  // namespace
 
 GradBuckets::GradBuckets(comm::Communicator& comm, std::vector<torch::Tensor> params,
-                         size_t bucket_bytes)
-    : comm_(comm), params_(std::move(params)) {
+                         size_t bucket_bytes, GradDType wire)
+    : comm_(comm), params_(std::move(params)), wire_(wire) {
   ECG_CHECK(bucket_bytes > 0, "gradient bucket size must be > 0 bytes");
   const bool want_cuda = comm_.device() == comm::Device::cuda;
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -65,9 +65,9 @@ GradBuckets::GradBuckets(comm::Communicator& comm, std::vector<torch::Tensor> pa
     b.numel += params_[k].numel();
   }
   for (auto& b : buckets_) {
-    b.flat = torch::zeros(
-        {b.numel},
-        torch::TensorOptions().dtype(torch::kFloat32).device(params_[b.params.front()].device()));
+    const auto on = torch::TensorOptions().device(params_[b.params.front()].device());
+    b.flat = torch::zeros({b.numel}, on.dtype(torch::kFloat32));
+    if (wire_ == GradDType::bf16) b.wire = torch::zeros({b.numel}, on.dtype(torch::kBFloat16));
   }
   accumulators_.reserve(params_.size());
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -124,10 +124,20 @@ void GradBuckets::launch_locked(size_t index) {
     }
   }
   if (index == 0) first_launch_ = std::chrono::steady_clock::now();
-  b.request =
-      comm_.all_reduce_async(b.flat.data_ptr(), static_cast<size_t>(b.numel), comm::DType::f32,
-                             comm::ReduceOp::sum, fmt::format("gradient bucket {}", index));
-  stats_.bytes += static_cast<uint64_t>(b.numel) * sizeof(float);
+  const auto what = fmt::format("gradient bucket {}", index);
+  const auto count = static_cast<size_t>(b.numel);
+  if (wire_ == GradDType::bf16) {
+    // Average before rounding (as DDP's bf16 hook): the sum of world-size terms stays in the
+    // range and precision of a mean, not of a sum.
+    b.flat.mul_(1.0 / comm_.size());
+    b.wire.copy_(b.flat);
+    b.request = comm_.all_reduce_async(b.wire.data_ptr(), count, comm::DType::bf16,
+                                       comm::ReduceOp::sum, what);
+  } else {
+    b.request = comm_.all_reduce_async(b.flat.data_ptr(), count, comm::DType::f32,
+                                       comm::ReduceOp::sum, what);
+  }
+  stats_.bytes += static_cast<uint64_t>(b.numel) * (wire_ == GradDType::bf16 ? 2 : sizeof(float));
 }
 
 void GradBuckets::drive_progress_locked() {
@@ -151,7 +161,11 @@ void GradBuckets::finish() {
   torch::NoGradGuard no_grad;
   const double scale = 1.0 / comm_.size();
   for (auto& b : buckets_) {
-    b.flat.mul_(scale);
+    if (wire_ == GradDType::bf16) {
+      b.flat.copy_(b.wire);  // already the mean
+    } else {
+      b.flat.mul_(scale);
+    }
     for (size_t j = 0; j < b.params.size(); ++j) {
       auto& p = params_[b.params[j]];
       auto avg = b.flat.narrow(0, b.offsets[j], p.numel()).view(p.sizes());

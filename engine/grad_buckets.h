@@ -3,7 +3,8 @@
 // their gradients), into flat float32 buckets of ~bucket_bytes. A post-hook on each parameter's
 // gradient accumulator counts ready gradients; when a bucket is complete it is packed and its
 // all_reduce_async starts while backward continues. finish() waits for the rest, divides by the
-// world size and writes the averages back into param.grad().
+// world size and writes the averages back into param.grad(). With GradDType::bf16 a bucket is
+// averaged in fp32 first, travels as bf16 (half the bytes) and is widened back to fp32.
 //
 // Rules: construct after the set of trainable parameters is fixed (e.g. a new instance for the
 // fine-tune stage after the linear probe); one backward per finish(); frozen parameters are never
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "comm/communicator.h"
+#include "engine/engine_options.h"
 
 namespace ecg::engine {
 
@@ -29,7 +31,7 @@ class GradBuckets {
   static constexpr size_t kDefaultBucketBytes = 25u << 20;
 
   GradBuckets(comm::Communicator& comm, std::vector<torch::Tensor> params,
-              size_t bucket_bytes = kDefaultBucketBytes);
+              size_t bucket_bytes = kDefaultBucketBytes, GradDType wire = GradDType::fp32);
   ~GradBuckets();  // removes the hooks
   GradBuckets(const GradBuckets&) = delete;
   GradBuckets& operator=(const GradBuckets&) = delete;
@@ -45,7 +47,7 @@ class GradBuckets {
 
   // Cumulative since construction (the engine turns these into metrics).
   struct Stats {
-    uint64_t bytes = 0;       // payload all-reduced by this rank
+    uint64_t bytes = 0;       // payload all-reduced by this rank (in the wire type)
     double wait_seconds = 0;  // blocked in finish(): communication not hidden by backward
     double comm_seconds = 0;  // first launch -> last completion, summed over steps
     uint64_t steps = 0;
@@ -61,6 +63,7 @@ class GradBuckets {
     std::vector<int64_t> offsets;
     int64_t numel = 0;
     torch::Tensor flat;  // float32 on the parameters' device
+    torch::Tensor wire;  // bf16 copy of flat that travels (GradDType::bf16 only)
     size_t ready = 0;
     std::unique_ptr<comm::Request> request;
   };
@@ -70,6 +73,7 @@ class GradBuckets {
 
   comm::Communicator& comm_;
   std::vector<torch::Tensor> params_;
+  GradDType wire_;
   std::vector<size_t> bucket_of_;  // param index -> bucket
   std::vector<char> seen_;         // param index -> grad ready this step
   std::vector<Bucket> buckets_;

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 
+#include "engine/engine_options.h"
+
 namespace ecg::engine {
 
 struct TrainState {
@@ -23,6 +25,11 @@ struct TrainState {
   int64_t samples_seen = 0;
   double train_seconds = 0;  // epochs' wall time incl. the tasks' end-of-epoch work
   double step_seconds = 0;   // optimiser steps only (data wait .. optimizer): throughput basis
+  // Gradient all-reduce over the run (this rank): payload, first bucket launch -> last bucket
+  // done, and the part of that spent blocked after backward (not hidden behind it).
+  uint64_t allreduce_bytes = 0;
+  double allreduce_seconds = 0;
+  double allreduce_wait_seconds = 0;
 
   // Mean loss of the current epoch's optimiser steps (NaN before the first).
   double epoch_mean_loss() const;
@@ -30,9 +37,15 @@ struct TrainState {
   void next_epoch();
   // Training samples per second of optimiser steps over all ranks (0 before the first step).
   double samples_per_second() const;
+  // Share of the gradient all-reduce time overlapped with backward (NaN before any all-reduce).
+  double allreduce_hidden_fraction() const;
 };
 
 void to_json(nlohmann::json& j, const TrainState& s);
+
+// results.json's "gradient_allreduce": {dtype, bytes, seconds, wait_seconds, hidden_fraction}
+// (rank 0's counters; hidden_fraction null when nothing was all-reduced, e.g. one rank).
+nlohmann::json allreduce_json(const TrainState& s, GradDType wire);
 void from_json(const nlohmann::json& j, TrainState& s);
 
 }  // namespace ecg::engine

@@ -44,6 +44,7 @@ nlohmann::json make_results_json(const TrainOptions& options, const TaskData& da
   // Training throughput over all ranks: samples per second of optimiser steps (validation and
   // checkpoint time excluded).
   out["samples_per_second"] = engine.samples_per_second();
+  out["gradient_allreduce"] = engine::allreduce_json(engine, options.grad_dtype);
   return out;
 }
 

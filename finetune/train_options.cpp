@@ -10,7 +10,7 @@ namespace ecg::finetune {
   X(data) X(task) X(leads) X(train_fraction) X(train_folds) X(val_fold) X(test_fold) X(model)    \
   X(init) X(dropout) X(recipe) X(lp_epochs) X(lp_lr) X(epochs) X(patience) X(record_after_stop) X(lr_horizon) X(lr) X(min_lr)       \
   X(warmup_fraction) X(weight_decay) X(layer_decay) X(drop_path) X(batch_size) X(eval_crops)      \
-  X(crop_length) X(bootstrap) X(seed) X(out) X(resume) X(threads) X(backend) X(bucket_mb)         \
+  X(crop_length) X(bootstrap) X(seed) X(out) X(resume) X(threads) X(backend) X(bucket_mb) X(grad_dtype)         \
   X(device) X(precision) X(timeout) X(prefetch_depth) X(checkpoint_every_steps) X(checksum_every_steps) X(stop_signal)  \
   X(skip_nonfinite) X(max_steps) X(quiet) X(profile) X(from_profile)
 

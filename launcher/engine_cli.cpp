@@ -25,6 +25,12 @@ void add_engine_options(CLI::App& sub, engine::EngineOptions& o) {
           {"fp32", model::Precision::fp32}, {"bf16", model::Precision::bf16}}))
       ->default_str("fp32");
   sub.add_option("--bucket-mb", o.bucket_mb, "gradient bucket size in MB");
+  sub.add_option("--grad-dtype", o.grad_dtype,
+                 "fp32 | bf16: the type gradients travel in between ranks (bf16: half the bytes; "
+                 "averaged, then widened back to fp32 for the optimiser)")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, engine::GradDType>{
+          {"fp32", engine::GradDType::fp32}, {"bf16", engine::GradDType::bf16}}))
+      ->default_str("fp32");
   sub.add_option("--timeout", o.timeout, "seconds before a collective/data wait/eval/ckpt is fatal");
   sub.add_option("--prefetch", o.prefetch_depth, "batches prefetched per rank");
   sub.add_option("--checkpoint-every", o.checkpoint_every_steps,

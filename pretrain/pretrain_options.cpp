@@ -7,7 +7,7 @@ namespace ecg::pretrain {
 #define ECG_PRETRAIN_FIELDS(X)                                                                   \
   X(data) X(folds) X(val_folds) X(model) X(mask_ratio) X(norm_pix_loss) X(epochs) X(lr) X(min_lr) \
   X(warmup_fraction) X(weight_decay) X(batch_size) X(crop_length) X(seed) X(out) X(resume)        \
-  X(threads) X(backend) X(bucket_mb) X(device) X(precision) X(timeout) X(prefetch_depth) X(checkpoint_every_steps)      \
+  X(threads) X(backend) X(bucket_mb) X(grad_dtype) X(device) X(precision) X(timeout) X(prefetch_depth) X(checkpoint_every_steps)      \
   X(checksum_every_steps) X(stop_signal) X(skip_nonfinite) X(max_steps) X(quiet)
 
 void to_json(nlohmann::json& j, const PretrainOptions& o) {

@@ -293,6 +293,7 @@ void PretrainTask::finish(const engine::RunContext& run) {
   results["encoder"] = encoder_path;
   results["steps"] = run.state.global_step;
   results["samples_per_second"] = run.state.samples_per_second();
+  results["gradient_allreduce"] = engine::allreduce_json(run.state, o_.grad_dtype);
   results["wall_seconds"] = seconds_since(start_);
   eval::write_json_file((fs::path(o_.out) / "results.json").string(), results);
   log::info("pretraining done: {} steps, reconstruction loss {:.4f}{}; encoder written to {}",

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -182,7 +183,13 @@ RunSummary run_cells(const SweepGrid& grid, const std::vector<SweepCell>& cells,
     if (stopping) pending.clear();
     if (running.empty()) break;
     int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, 0);
+    // Polled, not blocking: a stop signal that lands between the check above and a blocking
+    // waitpid would wait for a cell to end (minutes) before being honoured.
+    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
     if (pid < 0) {
       ECG_CHECK(errno == EINTR, "sweep: waitpid failed ({})", std::strerror(errno));
       continue;  // a stop signal: handled at the top of the loop

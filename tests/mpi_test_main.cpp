@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include "comm/mpi_communicator.h"
+
 int main(int argc, char** argv) {
   int provided = 0;
+  ecg::comm::set_mpi_defaults();  // as ecgdist runs: the ring all-reduce
   MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
   ::testing::InitGoogleTest(&argc, argv);
   int rank = 0;

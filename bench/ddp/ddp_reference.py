@@ -6,6 +6,8 @@
 # autocast fails on this model), the loss in fp32. gloo cannot broadcast or all-reduce bf16
 # ("Invalid scalar type"), so that variant is not wrapped in DDP: after backward its gradients are
 # flattened, cast to fp32, all-reduced in one call and averaged (no overlap with backward).
+# --compress fp16 registers DDP's fp16_compress_hook (gradients travel in fp16, averaged first;
+# its bf16 hook needs NCCL: gloo has no bf16 sum).
 # Prints "samples_per_s=<float>" on rank 0 (global samples per second of timed steps).
 import argparse
 import os
@@ -30,6 +32,7 @@ p.add_argument('--steps', type=int, default=20)
 p.add_argument('--warmup', type=int, default=2)
 p.add_argument('--threads', type=int, default=1)
 p.add_argument('--dtype', choices=['fp32', 'bf16'], default='fp32')
+p.add_argument('--compress', choices=['none', 'fp16'], default='none')
 a = p.parse_args()
 
 rank = int(os.environ['RANK'])
@@ -51,6 +54,9 @@ dtype = torch.bfloat16 if a.dtype == 'bf16' else torch.float32
 model = model.to(dtype)
 if dtype == torch.float32:
     ddp = torch.nn.parallel.DistributedDataParallel(model)
+    if a.compress == 'fp16':
+        from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
+        ddp.register_comm_hook(None, default_hooks.fp16_compress_hook)
 else:
     ddp = model
     for p_ in model.parameters():  # rank 0's start everywhere, as DDP does

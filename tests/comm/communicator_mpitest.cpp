@@ -1,5 +1,5 @@
 // The MPI communicator under 2 real ranks: reductions of known buffers (sum/max/min over
-// f32/f64/i64/i32/u8), many concurrent async requests, broadcast, all-gather, barrier, scalar
+// f32/f64/i64/i32/u8; bf16 sums rounded in float32), the ring all-reduce ecgdist selects, many concurrent async requests, broadcast, all-gather, barrier, scalar
 // reduce, and the timeout path (a rank that does not join -> the waiting rank's error names the
 // collective; MPI stays usable afterwards). The NCCL checks skip without a CUDA device.
 #include <gtest/gtest.h>
@@ -7,6 +7,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
 #include <numeric>
 #include <thread>
 #include <vector>
@@ -82,6 +85,62 @@ TEST(MpiCommunicator, LargeFloatSumIsExact) {
   c.all_reduce(v.data(), v.size(), DType::f32, ReduceOp::sum, "test large");
   for (size_t i = 0; i < v.size(); i += 4099) {
     ASSERT_EQ(v[i], 2.0f * (i % 1000) + 1.0f) << i;  // ranks 0 and 1
+  }
+}
+
+uint16_t to_bf16_exact(float f) {  // only for values bf16 holds exactly
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  EXPECT_EQ(bits & 0xffffu, 0u) << f << " is not a bf16 value";
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+float from_bf16(uint16_t h) {
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+TEST(MpiCommunicator, Bf16SumIsFormedInFloat32AndRoundedToNearestEven) {
+  auto& c = comm();
+  ASSERT_EQ(c.size(), 2);
+  // 3 M elements (6 MB): several ring segments; small halves sum exactly in bf16.
+  std::vector<uint16_t> v(3 << 20);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = to_bf16_exact(0.5f * (i % 200) + c.rank());
+  c.all_reduce(v.data(), v.size(), DType::bf16, ReduceOp::sum, "test bf16");
+  for (size_t i = 0; i < v.size(); i += 4099) {
+    ASSERT_EQ(from_bf16(v[i]), static_cast<float>(i % 200) + 1.0f) << i;
+  }
+  // Ties: 1 + 3*2^-8 lies halfway between bf16 1+2^-7 (odd mantissa) and 1+2^-6 (even), and
+  // 1 + 2^-8 halfway between 1 (even) and 1+2^-7; past a power of two, 255 + 1.5 = 256.5 where
+  // bf16's spacing is 2.
+  std::vector<uint16_t> ties = c.rank() == 0
+                                   ? std::vector<uint16_t>{to_bf16_exact(1.0f), to_bf16_exact(1.0f),
+                                                           to_bf16_exact(255.0f)}
+                                   : std::vector<uint16_t>{to_bf16_exact(3.0f / 256),
+                                                           to_bf16_exact(1.0f / 256),
+                                                           to_bf16_exact(1.5f)};
+  c.all_reduce(ties.data(), ties.size(), DType::bf16, ReduceOp::sum, "test bf16 ties");
+  EXPECT_EQ(from_bf16(ties[0]), 1.0f + 1.0f / 64);
+  EXPECT_EQ(from_bf16(ties[1]), 1.0f);
+  EXPECT_EQ(from_bf16(ties[2]), 256.0f);  // 256.5 -> spacing 2 above 256: rounds to 256
+  EXPECT_THROW(c.all_reduce(ties.data(), ties.size(), DType::bf16, ReduceOp::max, "bf16 max"),
+               ecg::Error);
+}
+
+TEST(MpiCommunicator, RingAllReduceIsTheDefaultAndSmallCountsWork) {
+  // set_mpi_defaults() (called by the test main before MPI_Init, as by ecgdist) selects libnbc's
+  // ring unless the environment chose otherwise; the ring splits a buffer into one segment per
+  // rank, so a single element (segments of 0 and 1) must work too.
+  const char* algorithm = std::getenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm");
+  ASSERT_NE(algorithm, nullptr);
+  EXPECT_STREQ(algorithm, "1");
+  auto& c = comm();
+  for (size_t count : {size_t{1}, size_t{2}, size_t{3}, size_t{17}}) {
+    std::vector<double> v(count, 1.5 + c.rank());
+    c.all_reduce(v.data(), count, DType::f64, ReduceOp::sum, "test small ring");
+    for (double x : v) ASSERT_EQ(x, 4.0) << count;  // 1.5 + 2.5
   }
 }
 

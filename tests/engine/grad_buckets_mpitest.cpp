@@ -1,10 +1,13 @@
 // GradBuckets under 2 ranks: the averaged gradient of a global batch split across ranks equals
 // the single-process gradient of the whole batch; k SGD steps match too; small buckets (several
 // collectives, launched from autograd hooks) give the same result; frozen parameters are never
-// touched; parameters unused in a step do not hang the step. Plus broadcast_parameters and the
+// touched; parameters unused in a step do not hang the step; bf16 on the wire gives the fp32
+// average rounded to bf16 at half the bytes. Plus broadcast_parameters and the
 // cross-rank checksum check.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <cmath>
 
 #include "comm/mpi_communicator.h"
 #include "common/error.h"
@@ -100,6 +103,30 @@ TEST(GradBuckets, SmallBucketsGiveTheSameGradient) {
   // 256-byte buckets: {unused.*, fc3.*}, {fc2.*}, {fc1.*} -> 3 collectives, the first two
   // launched from inside backward by the hooks.
   run_gradient_equivalence(256, 3);
+}
+
+TEST(GradBuckets, Bf16WireCarriesTheMeanRoundedToBf16AtHalfTheBytes) {
+  auto& c = comm();
+  for (size_t bucket_bytes : {GradBuckets::kDefaultBucketBytes, size_t{256}}) {
+    Net dist = make_net(7), ref = make_net(7);
+    GradBuckets buckets(c, trainable(dist), bucket_bytes, ecg::engine::GradDType::bf16);
+    const auto batch = global_batch(0, 6 * c.size());
+    distributed_backward(dist, buckets, batch);
+    reference_backward(ref, batch);
+    for (auto* name :
+         {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"}) {
+      const auto g = dist->named_parameters()[name].grad();
+      const auto want = ref->named_parameters()[name].grad();
+      EXPECT_EQ(g.scalar_type(), torch::kFloat32) << name;
+      // Two ranks: each half-mean rounded to bf16 (relative 2^-9), their sum rounded again.
+      const double tol = std::pow(2.0, -6) * want.abs().max().item<double>() + 1e-7;
+      EXPECT_LE((g - want).abs().max().item<double>(), tol) << name;
+      // ...and it really went through bf16: every value is a bf16 value.
+      EXPECT_TRUE(torch::equal(g, g.to(torch::kBFloat16).to(torch::kFloat32))) << name;
+    }
+    EXPECT_EQ(dist->unused->weight.grad().abs().sum().item<double>(), 0.0);
+    EXPECT_EQ(buckets.stats().bytes, (8 * 32 + 32 + 32 * 16 + 16 + 16 * 4 + 4 + 4 * 4 + 4) * 2u);
+  }
 }
 
 TEST(GradBuckets, BucketsPackInReverseRegistrationOrder) {
