@@ -67,9 +67,13 @@ ddp_run() {
 declare -A SPS HIDDEN MB
 for rate in $RATES; do
   ncl_up 2 "$rate"
-  MPI_EXTRA=(--mca coll_libnbc_iallreduce_algorithm 2) TRAIN_EXTRA=() ecgdist_run binomial
-  MPI_EXTRA=() TRAIN_EXTRA=() ecgdist_run ring
-  MPI_EXTRA=() TRAIN_EXTRA=(--grad-dtype bf16) ecgdist_run ring_bf16
+  MPI_EXTRA=(--mca coll_libnbc_iallreduce_algorithm 2)
+  TRAIN_EXTRA=()
+  ecgdist_run binomial
+  MPI_EXTRA=()
+  ecgdist_run ring
+  TRAIN_EXTRA=(--grad-dtype bf16)
+  ecgdist_run ring_bf16
   ddp_run ddp none
   ddp_run ddp_fp16 fp16
   ncl_down
