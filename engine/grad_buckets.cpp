@@ -137,7 +137,6 @@ void GradBuckets::launch_locked(size_t index) {
     b.request = comm_.all_reduce_async(b.flat.data_ptr(), count, comm::DType::f32,
                                        comm::ReduceOp::sum, what);
   }
-  stats_.bytes += static_cast<uint64_t>(b.numel) * (wire_ == GradDType::bf16 ? 2 : sizeof(float));
 }
 
 void GradBuckets::drive_progress_locked() {
@@ -155,6 +154,10 @@ void GradBuckets::finish() {
   const auto wait_start = std::chrono::steady_clock::now();
   for (auto& b : buckets_) b.request->wait();
   stats_.wait_seconds += seconds_since(wait_start);
+  // Counted here, not at launch: buckets launched by the backward hooks would otherwise land in
+  // the previous reading of stats() (the engine takes a reading just before finish()).
+  const uint64_t wire_bytes = wire_ == GradDType::bf16 ? 2 : sizeof(float);
+  for (const auto& b : buckets_) stats_.bytes += static_cast<uint64_t>(b.numel) * wire_bytes;
   if (!buckets_.empty()) stats_.comm_seconds += seconds_since(first_launch_);
   ++stats_.steps;
 

@@ -47,7 +47,7 @@ class GradBuckets {
 
   // Cumulative since construction (the engine turns these into metrics).
   struct Stats {
-    uint64_t bytes = 0;       // payload all-reduced by this rank (in the wire type)
+    uint64_t bytes = 0;       // payload all-reduced by this rank (wire type), counted by finish()
     double wait_seconds = 0;  // blocked in finish(): communication not hidden by backward
     double comm_seconds = 0;  // first launch -> last completion, summed over steps
     uint64_t steps = 0;
