@@ -171,6 +171,14 @@ TEST_F(TrainCli, TwoRanksMatchOneRankAndResumeAfterUsr1) {
   EXPECT_NEAR(results(one)["test"]["macro_auroc"].get<double>(),
               results(two)["test"]["macro_auroc"].get<double>(), 2e-3);
   EXPECT_EQ(results(two)["world_size"], 2);
+  // rank 0's gradient all-reduce: every step's buckets counted; nothing to reduce on one rank.
+  const auto sync = results(two)["gradient_allreduce"];
+  EXPECT_EQ(sync["dtype"], "fp32");
+  EXPECT_GT(sync["bytes"].get<double>(), 0.0);
+  EXPECT_GE(sync["hidden_fraction"].get<double>(), 0.0);
+  EXPECT_LE(sync["hidden_fraction"].get<double>(), 1.0);
+  EXPECT_EQ(results(one)["gradient_allreduce"]["bytes"], 0);
+  EXPECT_TRUE(results(one)["gradient_allreduce"]["hidden_fraction"].is_null());
 
   // SIGUSR1 to mpirun: forwarded to both ranks, which agree on a step, checkpoint and exit 75.
   const std::string pre = run_dir("preempt");
