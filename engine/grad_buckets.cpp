@@ -124,19 +124,16 @@ void GradBuckets::launch_locked(size_t index) {
     }
   }
   if (index == 0) first_launch_ = std::chrono::steady_clock::now();
-  const auto what = fmt::format("gradient bucket {}", index);
-  const auto count = static_cast<size_t>(b.numel);
+  void* data = b.flat.data_ptr();
   if (wire_ == GradDType::bf16) {
     // Average before rounding (as DDP's bf16 hook): the sum of world-size terms stays in the
     // range and precision of a mean, not of a sum.
     b.flat.mul_(1.0 / comm_.size());
     b.wire.copy_(b.flat);
-    b.request = comm_.all_reduce_async(b.wire.data_ptr(), count, comm::DType::bf16,
-                                       comm::ReduceOp::sum, what);
-  } else {
-    b.request = comm_.all_reduce_async(b.flat.data_ptr(), count, comm::DType::f32,
-                                       comm::ReduceOp::sum, what);
+    data = b.wire.data_ptr();
   }
+  b.request = comm_.all_reduce_async(data, static_cast<size_t>(b.numel), wire_type(),
+                                     comm::ReduceOp::sum, fmt::format("gradient bucket {}", index));
 }
 
 void GradBuckets::drive_progress_locked() {
@@ -156,8 +153,7 @@ void GradBuckets::finish() {
   stats_.wait_seconds += seconds_since(wait_start);
   // Counted here, not at launch: buckets launched by the backward hooks would otherwise land in
   // the previous reading of stats() (the engine takes a reading just before finish()).
-  const uint64_t wire_bytes = wire_ == GradDType::bf16 ? 2 : sizeof(float);
-  for (const auto& b : buckets_) stats_.bytes += static_cast<uint64_t>(b.numel) * wire_bytes;
+  for (const auto& b : buckets_) stats_.bytes += static_cast<uint64_t>(b.numel) * comm::dtype_size(wire_type());
   if (!buckets_.empty()) stats_.comm_seconds += seconds_since(first_launch_);
   ++stats_.steps;
 

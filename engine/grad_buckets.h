@@ -70,6 +70,7 @@ class GradBuckets {
   void launch_ready_buckets_locked();  // strictly in index order
   void launch_locked(size_t b);
   void drive_progress_locked();
+  comm::DType wire_type() const { return wire_ == GradDType::bf16 ? comm::DType::bf16 : comm::DType::f32; }
 
   comm::Communicator& comm_;
   std::vector<torch::Tensor> params_;
