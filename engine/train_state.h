@@ -42,10 +42,10 @@ struct TrainState {
 };
 
 void to_json(nlohmann::json& j, const TrainState& s);
+void from_json(const nlohmann::json& j, TrainState& s);
 
 // results.json's "gradient_allreduce": {dtype, bytes, seconds, wait_seconds, hidden_fraction}
 // (rank 0's counters; hidden_fraction null when nothing was all-reduced, e.g. one rank).
 nlohmann::json allreduce_json(const TrainState& s, GradDType wire);
-void from_json(const nlohmann::json& j, TrainState& s);
 
 }  // namespace ecg::engine
