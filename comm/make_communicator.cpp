@@ -34,12 +34,12 @@ bool cuda_device_visible(std::string* why) {
 std::unique_ptr<Communicator> make_communicator(const std::string& backend,
                                                 double timeout_seconds) {
   ECG_CHECK(backend == "auto" || backend == "mpi" || backend == "nccl",
-            "--comm-backend: unknown backend '{}' (expected auto, mpi or nccl)", backend);
+            "--backend: unknown backend '{}' (expected auto, mpi or nccl)", backend);
   std::string why;
   const bool gpu = (backend != "mpi") && cuda_device_visible(&why);
   if (backend == "nccl") {
-    ECG_CHECK(nccl_backend_built(), "--comm-backend nccl: {}", why);
-    ECG_CHECK(gpu, "--comm-backend nccl: no usable CUDA device: {}", why);
+    ECG_CHECK(nccl_backend_built(), "--backend nccl: {}", why);
+    ECG_CHECK(gpu, "--backend nccl: no usable CUDA device: {}", why);
   }
 #if ECGDIST_HAVE_NCCL
   if (gpu) return std::make_unique<NcclCommunicator>(timeout_seconds);

@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <tuple>
 
 #include "common/error.h"
+#include "eval/run_files.h"
 
 namespace ecg::eval {
 namespace {
@@ -34,18 +33,6 @@ const VariantNames& names_of(Variant variant) {
   ECG_FAIL("unknown variant {}", static_cast<int>(variant));
 }
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  ECG_CHECK(in, "{}: cannot open", path);
-  std::stringstream text;
-  text << in.rdbuf();
-  try {
-    return nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::exception& e) {
-    ECG_FAIL("{}: not valid JSON ({})", path, e.what());
-  }
-}
-
 // settings[field] as a number; a missing or non-numeric field is an error naming the file.
 double number_field(const nlohmann::json& settings, const char* field, const std::string& file) {
   ECG_CHECK(settings.contains(field) && settings.at(field).is_number(),
@@ -63,7 +50,7 @@ std::optional<CatalogRun> read_catalog_run(const fs::path& dir) {
   const std::string results_path = (dir / "results.json").string();
   CatalogRun run;
   run.dir = dir.string();
-  run.results = read_json(results_path);
+  run.results = read_run_json(run.dir, RunFile::results_json);
   ECG_CHECK(run.results.is_object(), "{}: expected a JSON object", results_path);
   if (!is_train_results(run.results)) return std::nullopt;
   ECG_CHECK(run.results.contains("task") && run.results.at("task").is_string(), "{}: no 'task' string",
@@ -81,7 +68,7 @@ std::optional<CatalogRun> read_catalog_run(const fs::path& dir) {
   if (fs::exists(cell)) {
     // The sweep knows what it asked for: "fine-tune" with drop_path > 0 could be w/o LP or a
     // mistake, so its own record of the cell wins over the settings' reading.
-    const nlohmann::json c = read_json(cell.string());
+    const nlohmann::json c = read_run_json(run.dir, RunFile::sweep_cell_json);
     ECG_CHECK(c.is_object() && c.contains("variant") && c.at("variant").is_string(),
               "{}: no 'variant' string", cell.string());
     run.variant = parse_variant(c.at("variant").get<std::string>(), cell.string() + ": variant");

@@ -2,26 +2,21 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "data/csv_table.h"
 #include "data/dataset_info.h"
+#include "eval/run_files.h"
+#include "eval/run_outputs.h"
 
 namespace fs = std::filesystem;
 
 namespace ecg::eval {
 namespace {
-
-std::string read_whole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  ECG_CHECK(in.good(), "{}: cannot open (not a finished run directory?)", path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 double number_or_nan(const nlohmann::json& j) { return j.is_number() ? j.get<double>() : NAN; }
 
@@ -71,10 +66,8 @@ std::string per_label_markdown(const std::string& base, const nlohmann::json& ru
 }  // namespace
 
 RunOutcome read_run(const std::string& dir) {
-  const std::string results_path = (fs::path(dir) / "results.json").string();
-  const std::string preds_path = (fs::path(dir) / "test_predictions.csv").string();
-  const std::string results_text = read_whole(results_path);
-  return parse_run(dir, results_text, read_whole(preds_path));
+  const std::string results_text = read_run_file(dir, RunFile::results_json);
+  return parse_run(dir, results_text, read_run_file(dir, RunFile::test_predictions_csv));
 }
 
 RunOutcome parse_run(const std::string& dir, const std::string& results_json,
@@ -84,11 +77,7 @@ RunOutcome parse_run(const std::string& dir, const std::string& results_json,
   run.label = fs::path(dir).lexically_normal().filename().string();
   if (run.label.empty()) run.label = fs::path(dir).lexically_normal().parent_path().filename().string();
   const std::string results_path = (fs::path(dir) / "results.json").string();
-  try {
-    run.results = nlohmann::json::parse(results_json);
-  } catch (const nlohmann::json::exception& e) {
-    ECG_FAIL("{}: not valid JSON: {}", results_path, e.what());
-  }
+  run.results = parse_run_json(dir, RunFile::results_json, results_json);
   ECG_CHECK(run.results.contains("test") && run.results.contains("task"),
             "{}: no 'test' / 'task' field (a `train` run's results.json is needed)", results_path);
   ECG_CHECK(run.results.at("test").is_object() && run.results.at("task").is_string(),
@@ -99,14 +88,32 @@ RunOutcome parse_run(const std::string& dir, const std::string& results_json,
   ECG_CHECK(rows.size() >= 2 && rows[0].size() >= 2 && rows[0][0] == "ecg_id",
             "{}: expected a header 'ecg_id,<class>,...' and at least one row", preds_path);
   run.classes.assign(rows[0].begin() + 1, rows[0].end());
+  std::set<int64_t> seen;
   for (size_t r = 1; r < rows.size(); ++r) {
     ECG_CHECK(rows[r].size() == rows[0].size(), "{}: row {} has {} fields, the header {}", preds_path, r + 1,
               rows[r].size(), rows[0].size());
+    int64_t id = 0;
     try {
-      run.ecg_ids.push_back(std::stoll(rows[r][0]));
-      for (size_t c = 1; c < rows[r].size(); ++c) run.probs.push_back(std::stof(rows[r][c]));
+      size_t used = 0;
+      id = std::stoll(rows[r][0], &used);
+      if (used != rows[r][0].size()) throw std::invalid_argument("trailing characters");
     } catch (const std::exception&) {
-      ECG_FAIL("{}: row {} holds a field that is not a number", preds_path, r + 1);
+      ECG_FAIL("{}: row {}: ecg_id '{}' is not an integer", preds_path, r + 1, data::cell_excerpt(rows[r][0]));
+    }
+    ECG_CHECK(seen.insert(id).second, "{}: ecg_id {} appears twice (row {})", preds_path, id, r + 1);
+    run.ecg_ids.push_back(id);
+    for (size_t c = 1; c < rows[r].size(); ++c) {
+      float p = NAN;
+      try {
+        p = std::stof(rows[r][c]);
+      } catch (const std::exception&) {
+        ECG_FAIL("{}: ecg_id {}, column '{}': '{}' is not a number", preds_path, id,
+                 data::cell_excerpt(run.classes[c - 1]), data::cell_excerpt(rows[r][c]));
+      }
+      // A NaN or infinite score would make every AUROC of the label meaningless; say which record.
+      ECG_CHECK(std::isfinite(p), "{}: ecg_id {}, column '{}': score is {}", preds_path, id,
+                data::cell_excerpt(run.classes[c - 1]), rows[r][c] == "" ? "empty" : data::cell_excerpt(rows[r][c]));
+      run.probs.push_back(p);
     }
   }
   return run;
@@ -193,6 +200,34 @@ nlohmann::json compare_runs_on_targets(const std::vector<RunOutcome>& runs, cons
   return compare_comparable(runs, targets, options);
 }
 
+namespace {
+
+// Same record ids and classes do not make the same test labels: a relabelled (or re-derived) file
+// would score every run against labels it was never tested on. Each run's results.json records
+// the hash of the labels it was tested on (finetune/results_json.cpp); `targets` are --data's.
+void check_tested_on(const std::vector<RunOutcome>& runs, const std::vector<float>& targets, const std::string& data) {
+  const std::string ours = test_labels_fnv1a64(runs.front().ecg_ids, runs.front().classes, targets);
+  for (const auto& run : runs) {
+    const std::string results_path = (fs::path(run.dir) / "results.json").string();
+    const nlohmann::json& tested = run.results.contains("test_data") ? run.results.at("test_data") : nlohmann::json();
+    if (tested.is_null()) {
+      log::warn("compare: {} has no test_data (written before the field existed): cannot check that {} holds the "
+                "labels it was tested on", results_path, data);
+      continue;
+    }
+    ECG_CHECK(tested.is_object() && tested.contains("labels_fnv1a64") && tested.at("labels_fnv1a64").is_string(),
+              "{}: 'test_data.labels_fnv1a64' must be a string", results_path);
+    const std::string theirs = tested.at("labels_fnv1a64").get<std::string>();
+    ECG_CHECK(theirs == ours,
+              "compare: {} was tested on other labels than --data {} holds for its test records (results.json "
+              "test_data.labels_fnv1a64 {}, {} from the file; it was tested on {}); compare on the file it was "
+              "tested on", run.dir, data, theirs, ours,
+              tested.contains("path") ? tested.at("path").dump() : std::string("an unrecorded path"));
+  }
+}
+
+}  // namespace
+
 nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const ComparisonOptions& options) {
   check_comparable(runs);  // before reading the data file: a refusal needs no data
   const RunOutcome& base = runs.front();
@@ -213,6 +248,7 @@ nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const Compariso
     ECG_CHECK(it != row_of.end(), "compare: ecg_id {} of the runs is not in {}", id, options.data);
     for (size_t k = 0; k < c; ++k) targets.push_back(labels.values[static_cast<size_t>(it->second) * c + k] ? 1.f : 0.f);
   }
+  check_tested_on(runs, targets, options.data);
   return compare_comparable(runs, targets, options);
 }
 

@@ -47,7 +47,9 @@ void check_comparable(const std::vector<RunOutcome>& runs);
 
 // JSON: {"task", "records", "runs": [{label, dir, recipe, init, macro_auroc, ..._ci, ...,
 // "vs_baseline": to_json(PairedReport) (absent for the baseline; holds the macro differences and
-// "per_label")}]}. Checks check_comparable; the targets come from options.data by ecg_id.
+// "per_label")}]}. Checks check_comparable; the targets come from options.data by ecg_id, and must
+// hash to each run's results.json test_data.labels_fnv1a64 (eval/run_outputs.h), else an error
+// naming the run, the file and the field; a run without test_data (older) is accepted with a warning.
 nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const ComparisonOptions& options);
 // compare_runs with the targets already read (0/1, row-major [records x classes] in the runs'
 // record order); options.data is only recorded. What compare_runs does after reading the file.

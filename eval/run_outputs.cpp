@@ -53,4 +53,49 @@ void write_json_file(const std::string& path, const nlohmann::json& value) {
   write_file_atomically(path, value.dump(2) + "\n", "JSON");
 }
 
+namespace {
+
+class Fnv1a64 {
+ public:
+  void byte(uint8_t b) {
+    hash_ ^= b;
+    hash_ *= 0x100000001b3ULL;
+  }
+  void u64(uint64_t v) {
+    for (int k = 0; k < 8; ++k) byte(static_cast<uint8_t>(v >> (8 * k)));
+  }
+  uint64_t value() const { return hash_; }
+
+ private:
+  uint64_t hash_ = 0xcbf29ce484222325ULL;
+};
+
+}  // namespace
+
+std::string test_labels_fnv1a64(const std::vector<int64_t>& ecg_ids, const std::vector<std::string>& classes,
+                                const std::vector<float>& targets) {
+  const size_t c = classes.size();
+  ECG_CHECK(targets.size() == ecg_ids.size() * c, "test labels: {} values for {} records x {} classes",
+            targets.size(), ecg_ids.size(), c);
+  Fnv1a64 h;
+  h.u64(ecg_ids.size());
+  h.u64(c);
+  for (const auto& name : classes) {
+    for (char ch : name) h.byte(static_cast<uint8_t>(ch));
+    h.byte(0);
+  }
+  for (size_t i = 0; i < ecg_ids.size(); ++i) {
+    h.u64(static_cast<uint64_t>(ecg_ids[i]));
+    for (size_t k = 0; k < c; ++k) h.byte(targets[i * c + k] > 0.5f ? 1 : 0);
+  }
+  return fmt::format("{:016x}", h.value());
+}
+
+nlohmann::json test_data_json(const std::string& path, const std::vector<int64_t>& ecg_ids,
+                              const std::vector<std::string>& classes, const std::vector<float>& targets) {
+  return {{"path", path},
+          {"records", ecg_ids.size()},
+          {"labels_fnv1a64", test_labels_fnv1a64(ecg_ids, classes, targets)}};
+}
+
 }  // namespace ecg::eval

@@ -32,14 +32,14 @@ InferenceModel load_inference_model(const std::string& path) {
   model::LoadedCheckpoint ck = model::load_any_checkpoint(path);
   InferenceModel out;
   model::StMemConfig config;
+  ECG_CHECK(ck.state.count("head.weight"), "{}: has no classification head (an encoder only); "
+            "train a head first with `ecgdist train --init {}`", path, path);
   if (!ck.meta.is_null() && ck.meta.contains("model_config")) {
     config = ck.meta.at("model_config").get<model::StMemConfig>();
     out.classes = ck.meta.value("classes", std::vector<std::string>{});
     out.manifest = ck.meta.value("preprocessing", nlohmann::json());
     out.task = ck.meta.value("task", "");
   } else {
-    ECG_CHECK(ck.state.count("head.weight"), "{}: has no classification head (an encoder only); "
-              "train a head first with `ecgdist train --init {}`", path, path);
     config = model::infer_config(ck.state, path);
     for (int64_t k = 0; k < config.num_classes; ++k) out.classes.push_back(fmt::format("class_{}", k));
   }
@@ -60,6 +60,20 @@ InferenceModel load_inference_model(const std::string& path) {
   return out;
 }
 
+void check_unrecorded_preprocessing(const InferenceModel& im, const std::string& checkpoint, const std::string& data,
+                                    bool trusted) {
+  if (!im.manifest.is_null()) return;
+  // Nothing can compare the file with the model's training data: scores on a file preprocessed
+  // otherwise (another filter, rate or normalisation) would look as valid as any. Only the user
+  // can vouch for it, and must say so.
+  ECG_CHECK(trusted,
+            "--checkpoint {} records no preprocessing manifest (a torch.save file without ecgdist's metadata), so "
+            "nothing checks that {} was preprocessed like its training data; pass --trust-data-preprocessing to "
+            "state that it was", checkpoint, data);
+  log::warn("--checkpoint {} records no preprocessing; scoring {} as preprocessed like its training data "
+            "(--trust-data-preprocessing)", checkpoint, data);
+}
+
 int run_evaluate(comm::Communicator& comm, const EvaluateOptions& o) {
   engine::configure_threads(o.threads, comm.local_size());
   ECG_CHECK(o.split == "test" || o.split == "val", "--split must be test or val (got '{}')", o.split);
@@ -70,6 +84,7 @@ int run_evaluate(comm::Communicator& comm, const EvaluateOptions& o) {
   topts.task = o.task;
   TaskData data = load_task_data(topts);
   model::check_model_input(data.file.path, data.file.sampling_rate, data.file.leads);
+  check_unrecorded_preprocessing(im, o.checkpoint, o.data, o.trust_data_preprocessing);
   if (!im.manifest.is_null()) data::check_same_preprocessing(im.manifest, data.file.manifest, o.checkpoint, o.data);
   if (!im.task.empty()) {
     ECG_CHECK(im.task == o.task, "--checkpoint {} was trained for task '{}', not --task '{}'", o.checkpoint,
@@ -172,6 +187,7 @@ int run_predict(const PredictOptions& o) {
   const std::string ext = fs::path(o.input).extension().string();
   if (ext == ".h5" || ext == ".hdf5") {
     const data::DatasetInfo data = data::read_dataset_info(o.input);
+    check_unrecorded_preprocessing(im, o.checkpoint, o.input, o.trust_data_preprocessing);
     if (!im.manifest.is_null()) {
       data::Manifest prepared = data.manifest;
       const int trained_rate = data::manifest_from_json(im.manifest, o.checkpoint).source_rate;
@@ -193,8 +209,11 @@ int run_predict(const PredictOptions& o) {
     for (int64_t id : data.ecg_id) ids.push_back(std::to_string(id));
   } else {
     ECG_CHECK(ext == ".hea", "--input {}: expected a WFDB header (.hea) or a preprocessed .h5 file", o.input);
+    // Without a manifest there is no pipeline to run the record through (--trust-data-preprocessing
+    // vouches for an already preprocessed file, not for a raw recording).
     ECG_CHECK(!im.manifest.is_null(), "--checkpoint {} records no preprocessing manifest; preprocess the "
-              "recording with `ecgdist preprocess` and pass the .h5 file instead", o.checkpoint);
+              "recording with `ecgdist preprocess` as the model's training data was and pass the .h5 file with "
+              "--trust-data-preprocessing instead", o.checkpoint);
     data::Manifest m = data::manifest_from_json(im.manifest, o.checkpoint);
     std::string record = (fs::path(o.input).parent_path() / fs::path(o.input).stem()).string();
     data::WfdbHeader header = data::read_wfdb_header(record);

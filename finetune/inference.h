@@ -29,8 +29,17 @@ struct InferenceModel {
   InputProfile profile = InputProfile::standard;
 };
 
-// Loads any checkpoint with its head; eval mode. Errors name the file.
+// Loads any checkpoint with its head; eval mode. An exported .pt brings its checkpoint's metadata
+// (model/checkpoint.h kExportMetaRecord), so it is checked like the checkpoint. Errors name the file.
 InferenceModel load_inference_model(const std::string& path);
+
+// A model whose checkpoint records no preprocessing manifest (a foreign torch.save file, an export
+// stripped of its metadata) may meet the HDF5 file `data` only when the user states, with
+// --trust-data-preprocessing (`trusted`), that it was preprocessed like the training data: else
+// one error naming the checkpoint and the flag. A no-op when the checkpoint has a manifest (that
+// is then checked, whatever the flag).
+void check_unrecorded_preprocessing(const InferenceModel& im, const std::string& checkpoint, const std::string& data,
+                                    bool trusted);
 
 struct EvaluateOptions {
   std::string data;
@@ -44,6 +53,9 @@ struct EvaluateOptions {
   uint64_t seed = 0;
   int threads = 0;
   double timeout = 300;
+  // The checkpoint records no preprocessing; the user states that `data` was preprocessed like its
+  // training data (check_unrecorded_preprocessing).
+  bool trust_data_preprocessing = false;
   engine::DeviceChoice device = engine::DeviceChoice::auto_select;
 };
 
@@ -59,6 +71,8 @@ struct PredictOptions {
   // A recording sampled at another rate than the checkpoint's training records (its manifest's
   // source_rate) is refused unless this is set; then it is scored with a warning (docs/outputs.md).
   bool allow_rate_mismatch = false;
+  // As EvaluateOptions::trust_data_preprocessing, for an .h5 input (a WFDB input needs a manifest).
+  bool trust_data_preprocessing = false;
   engine::DeviceChoice device = engine::DeviceChoice::auto_select;
 };
 

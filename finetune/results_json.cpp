@@ -1,5 +1,8 @@
 #include "finetune/results_json.h"
 
+#include "eval/run_outputs.h"
+#include "finetune/evaluation.h"
+
 namespace ecg::finetune {
 
 nlohmann::json make_results_json(const TrainOptions& options, const TaskData& data, const FinetuneState& state,
@@ -13,6 +16,12 @@ nlohmann::json make_results_json(const TrainOptions& options, const TaskData& da
   out["world_size"] = world_size;
   out["classes"] = data.classes();
   out["data"] = data.summary();
+  // Which labels the test metrics (and test_predictions.csv) were scored against: `compare`
+  // recomputes the hash from its --data file and refuses another one (docs/outputs.md).
+  std::vector<int64_t> test_ids;
+  for (int64_t i : data.test) test_ids.push_back(data.file.ecg_id[static_cast<size_t>(i)]);
+  out["test_data"] = eval::test_data_json(options.data, test_ids, data.classes(),
+                                          gather_targets(data.labels.values, data.num_classes(), data.test));
   out["best_stage"] = state.best_stage;
   out["best_epoch"] = state.best_epoch;
   out["best_val_macro_auroc"] =

@@ -25,6 +25,9 @@ const RegisterCommand kRegister{CommandSpec{
       sub.add_option("--bootstrap", o->bootstrap, "bootstrap resamples for the CIs (0 = no CIs: null in JSON, n/a in text)");
       sub.add_option("--seed", o->seed, "bootstrap seed");
       sub.add_option("--threads", o->threads, "intra-op threads per rank (0 = cores / ranks per node)");
+      sub.add_flag("--trust-data-preprocessing", o->trust_data_preprocessing,
+                   "the checkpoint records no preprocessing (a foreign torch.save file); state that --data was "
+                   "preprocessed like its training data (default: refused; see docs/outputs.md)");
       add_device_option(sub, o->device);
       sub.add_option("--timeout", o->timeout, "seconds before a stuck collective is fatal");
       return [o]() {

@@ -1,12 +1,13 @@
 // `ecgdist export --checkpoint CKPT --out FILE.pt`: writes the model weights of a checkpoint as a
 // plain state dict (collections.OrderedDict of tensors) that Python's torch.load reads, for
-// inference outside ecgdist (model/model_export.h).
+// inference outside ecgdist, with the checkpoint's metadata as an extra record (model/model_export.h).
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "launcher/command_registry.h"
+#include "model/checkpoint.h"
 #include "model/model_export.h"
 
 namespace ecg::launcher {
@@ -27,6 +28,13 @@ int run_export(const ExportOptions& o) {
       exported.tensors, config.size, config.width, config.depth, config.heads,
       headless ? std::string("encoder only, no head") : fmt::format("{} classes", config.num_classes),
       o.checkpoint, o.out);
+  if (exported.metadata) {
+    log::info("{} carries the checkpoint's task, classes and preprocessing manifest (record {}): evaluate and "
+              "predict check it against their data", o.out, model::kExportMetaRecord);
+  } else {
+    log::warn("{} records no preprocessing ({} has no ecgdist metadata): evaluate and predict will need "
+              "--trust-data-preprocessing to use it on an HDF5 file", o.out, o.checkpoint);
+  }
   if (!o.config_out.empty()) {
     write_file_atomically(o.config_out, nlohmann::json(config).dump(2) + "\n");
     log::info("wrote the architecture to {}", o.config_out);

@@ -12,7 +12,7 @@ const RegisterCommand kRegister{CommandSpec{
     "predict", "per-class probabilities for a WFDB record or a preprocessed HDF5 file", 60,
     [](CLI::App& sub) -> std::function<int()> {
       auto o = std::make_shared<finetune::PredictOptions>();
-      sub.add_option("--checkpoint", o->checkpoint, "trained checkpoint (ecgdist train's best.ckpt)")->required();
+      sub.add_option("--checkpoint", o->checkpoint, "trained checkpoint (ecgdist train's best.ckpt, or its `ecgdist export` .pt)")->required();
       sub.add_option("--input", o->input, "RECORD.hea (preprocessed as the checkpoint's data was) or FILE.h5")
           ->required();
       sub.add_option("--out", o->out, "output CSV: record, one probability column per class")->required();
@@ -22,6 +22,9 @@ const RegisterCommand kRegister{CommandSpec{
       sub.add_flag("--allow-rate-mismatch", o->allow_rate_mismatch,
                    "score a recording sampled at another rate than the checkpoint's training records "
                    "(default: refused; see docs/outputs.md)");
+      sub.add_flag("--trust-data-preprocessing", o->trust_data_preprocessing,
+                   "the checkpoint records no preprocessing (a foreign torch.save file); state that --input FILE.h5 was "
+                   "preprocessed like its training data (default: refused; see docs/outputs.md)");
       add_device_option(sub, o->device);
       return [o]() { return finetune::run_predict(*o); };
     }}};

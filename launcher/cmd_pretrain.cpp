@@ -44,6 +44,7 @@ const RegisterCommand kRegister{CommandSpec{
       add_engine_options(sub, *options);
       monitoring::add_metrics_options(sub, *metrics);
       return [options, metrics]() {
+        check_backend_device(*options);
         DistributedSession session(options->backend, options->timeout);
         return pretrain::run_pretraining(session.comm(), *options, *metrics);
       };

@@ -27,6 +27,7 @@ struct SweepOptions {
   bool count = false;
   bool collect_only = false;
   int prepare_cell = -1;
+  size_t max_cells = sweep::kDefaultMaxCells;
 };
 
 // 'text' for a POSIX shell (the sbatch script evals --prepare-cell's output).
@@ -68,7 +69,7 @@ int print_prepared_cell(const sweep::SweepGrid& grid, const std::vector<sweep::S
 }
 
 int run_sweep(const SweepOptions& o) {
-  const sweep::SweepGrid grid = sweep::read_grid(o.grid);
+  const sweep::SweepGrid grid = sweep::read_grid(o.grid, o.max_cells);
   const std::string out =
       o.out.empty() ? (fs::current_path() / ("sweep-" + fs::path(o.grid).stem().string())).string() : o.out;
   const std::vector<sweep::SweepCell> cells = sweep::grid_cells(grid, fs::absolute(out).lexically_normal().string());
@@ -118,6 +119,11 @@ const RegisterCommand kRegister{CommandSpec{
       sub.add_flag("--list", o->list, "print the cells (index, settings, status) and exit");
       sub.add_flag("--count", o->count, "print the number of cells and exit (the SLURM array size)");
       sub.add_flag("--collect", o->collect_only, "only collect the cells into <out>/sweep.csv");
+      sub.add_option("--max-cells", o->max_cells,
+                     "refuse a grid of more cells than this, before anything is written (a typo in a list "
+                     "must not start a million runs)")
+          ->capture_default_str()
+          ->check(CLI::Range(size_t{1}, size_t{100000000}));
       sub.add_option("--prepare-cell", o->prepare_cell,
                      "write cell I's sweep_cell.json and print its settings as shell variables (SLURM)");
       return [o] { return run_sweep(*o); };

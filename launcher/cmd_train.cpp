@@ -69,6 +69,7 @@ const RegisterCommand kRegister{CommandSpec{
         // Flags given explicitly always win over the profile's defaults.
         options->from_profile = finetune::apply_profile_defaults(
             *options, [&sub](const std::string& flag) { return sub.count(flag) > 0; });
+        check_backend_device(*options);
         DistributedSession session(options->backend, options->timeout);
         return finetune::run_training(session.comm(), *options, *metrics);
       };

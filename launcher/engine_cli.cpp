@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "common/error.h"
+
 namespace ecg::launcher {
 
 void add_device_option(CLI::App& sub, engine::DeviceChoice& device) {
@@ -10,6 +12,12 @@ void add_device_option(CLI::App& sub, engine::DeviceChoice& device) {
           {"auto", engine::DeviceChoice::auto_select}, {"cpu", engine::DeviceChoice::cpu},
           {"cuda", engine::DeviceChoice::cuda}}))
       ->default_str("auto");
+}
+
+void check_backend_device(const engine::EngineOptions& o) {
+  ECG_CHECK(!(o.backend == "nccl" && o.device == engine::DeviceChoice::cpu),
+            "--backend nccl needs --device cuda (or auto on GPU nodes): NCCL reduces GPU memory, and --device cpu "
+            "keeps the model on the CPU; use --backend mpi (or auto) with --device cpu");
 }
 
 void add_engine_options(CLI::App& sub, engine::EngineOptions& o) {

@@ -11,4 +11,8 @@ namespace ecg::launcher {
 void add_engine_options(CLI::App& sub, engine::EngineOptions& o);
 void add_device_option(CLI::App& sub, engine::DeviceChoice& device);
 
+// --backend and --device that cannot work together, refused before MPI starts: NCCL all-reduces
+// GPU memory, so `--backend nccl --device cpu` has nothing to reduce with it.
+void check_backend_device(const engine::EngineOptions& o);
+
 }  // namespace ecg::launcher

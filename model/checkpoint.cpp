@@ -115,8 +115,42 @@ LoadedCheckpoint load_any_checkpoint(const std::string& path) {
   ECG_CHECK(fs::exists(path), "checkpoint {} does not exist", path);
   if (is_ecgdist_checkpoint(path)) return load_checkpoint(path);
   LoadedCheckpoint out;
-  out.state = read_torch_save_state_dict(path);
+  out.state = read_torch_save_state_dict(path);  // first: its errors say what is wrong with the file
+  out.meta = read_export_meta(path);
   return out;
+}
+
+nlohmann::json export_meta(const nlohmann::json& checkpoint_meta) {
+  if (!checkpoint_meta.is_object()) return nullptr;
+  nlohmann::json out = {{"format", kExportMetaFormat}, {"format_version", kExportMetaVersion}};
+  for (const char* key : {"model_config", "task", "classes", "preprocessing", "options", "source_kind"}) {
+    if (checkpoint_meta.contains(key)) out[key] = checkpoint_meta.at(key);
+  }
+  if (checkpoint_meta.contains("kind")) out["source_kind"] = checkpoint_meta.at("kind");
+  return out;
+}
+
+nlohmann::json read_export_meta(const std::string& path) {
+  try {
+    const UntrustedZip zip = UntrustedZip::open_file(path);
+    if (!zip.record_size(kExportMetaRecord).has_value()) return nullptr;
+    const std::string text = zip.read_record(kExportMetaRecord, kMaxExportMetaBytes, "ecgdist metadata");
+    nlohmann::json meta;
+    try {
+      meta = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+      ECG_FAIL("{}: record {} is not valid JSON: {}", path, kExportMetaRecord, e.what());
+    }
+    ECG_CHECK(meta.is_object() && meta.contains("format") && meta.at("format") == kExportMetaFormat,
+              "{}: record {} is not ecgdist export metadata (format '{}' expected)", path, kExportMetaRecord,
+              kExportMetaFormat);
+    ECG_CHECK(meta.contains("format_version") && meta.at("format_version") == kExportMetaVersion,
+              "{}: record {}: format_version {} is not supported (expected {})", path, kExportMetaRecord,
+              meta.value("format_version", nlohmann::json()).dump(), kExportMetaVersion);
+    return meta;
+  } catch (...) {
+    rethrow_as_error(path, "cannot read the ecgdist metadata of the torch.save file");
+  }
 }
 
 }  // namespace ecg::model

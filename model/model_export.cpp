@@ -7,7 +7,8 @@
 namespace ecg::model {
 
 ExportSummary export_state_dict(const std::string& checkpoint, const std::string& out) {
-  StateDict state = load_any_checkpoint(checkpoint).state;
+  LoadedCheckpoint source = load_any_checkpoint(checkpoint);
+  StateDict& state = source.state;
   ExportSummary summary;
   summary.config = infer_config(state, checkpoint);
   StMem net(summary.config);
@@ -19,7 +20,13 @@ ExportSummary export_state_dict(const std::string& checkpoint, const std::string
   for (auto& [name, tensor] : model_state_dict(net)) {
     if (!(summary.headless && name.rfind("head.", 0) == 0)) tensors.emplace_back(name, tensor);
   }
-  write_torch_save(out, tensors);
+  // The metadata travels with the weights so that evaluate / predict check the exported model
+  // against their data exactly as they check the checkpoint (model/checkpoint.h).
+  ExtraRecords extra;
+  const nlohmann::json meta = export_meta(source.meta);
+  if (!meta.is_null()) extra.emplace_back(kExportMetaRecord, meta.dump(2));
+  summary.metadata = !meta.is_null();
+  write_torch_save(out, tensors, extra);
   summary.tensors = tensors.size();
   return summary;
 }

@@ -2,7 +2,9 @@
 // of CPU tensors) that Python's torch.load reads, for inference outside ecgdist. The checkpoint
 // (ours or a torch.save file) is validated by loading it strictly into the architecture its
 // shapes describe, so an export is never a partial or mis-shaped model. A pretrained encoder
-// (no head) is exported without one, as ST-MEM's own encoder checkpoints are.
+// (no head) is exported without one, as ST-MEM's own encoder checkpoints are. The checkpoint's
+// metadata (model config, task, classes, preprocessing manifest, options) goes into the file as the
+// extra record model::kExportMetaRecord, which torch.load ignores.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +18,7 @@ struct ExportSummary {
   StMemConfig config;  // the architecture inferred from the weights
   bool headless = false;
   size_t tensors = 0;
+  bool metadata = false;  // the file carries kExportMetaRecord (false: the source had no metadata)
 };
 
 // Writes `out` atomically; errors name `checkpoint`.

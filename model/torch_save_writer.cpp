@@ -141,7 +141,13 @@ void write_archive_atomically(const std::string& path, const std::string& what,
       what);
 }
 
-void write_torch_save(const std::string& path, const NamedTensors& tensors) {
+void write_torch_save(const std::string& path, const NamedTensors& tensors, const ExtraRecords& extra) {
+  // Checked before the writer exists: throwing from inside `fill` would unwind through its destructor.
+  for (const auto& record : extra) {
+    const std::string& name = record.first;
+    ECG_CHECK(name != "data.pkl" && name.rfind("data/", 0) != 0 && name != "version" && name != "byteorder",
+              "{}: extra record '{}' would shadow a torch.save record", path, name);
+  }
   const std::string pickle = pickle_state_dict(tensors);
   write_archive_atomically(path, "the exported weights", [&](const ByteSink& sink, const std::function<bool()>& failed) {
     // The writer-function form names the archive's folder "archive", as Python's torch.save does.
@@ -151,6 +157,9 @@ void write_torch_save(const std::string& path, const NamedTensors& tensors) {
     for (size_t k = 0; k < tensors.size() && !failed(); ++k) {
       at::Tensor t = tensors[k].second.detach().to(torch::kCPU).contiguous();
       writer.writeRecord("data/" + std::to_string(k), t.data_ptr(), t.nbytes());
+    }
+    for (size_t k = 0; k < extra.size() && !failed(); ++k) {
+      writer.writeRecord(extra[k].first, extra[k].second.data(), extra[k].second.size());
     }
     writer.writeEndOfFile();
   });

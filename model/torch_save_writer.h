@@ -25,9 +25,14 @@ using ByteSink = std::function<size_t(const void* data, size_t size)>;
 void write_archive_atomically(const std::string& path, const std::string& what,
                               const std::function<void(const ByteSink& sink, const std::function<bool()>& failed)>& fill);
 
+// Records written beside data.pkl and the storages: (name below the archive folder, bytes).
+// torch.load reads only data.pkl and the storages it names, so such a record (our export's
+// metadata, model/checkpoint.h) leaves the file loadable by PyTorch.
+using ExtraRecords = std::vector<std::pair<std::string, std::string>>;
+
 // The file appears atomically (temp name + fsync + rename). Tensors may live on any device and be
 // non-contiguous; each is stored contiguous, on the CPU, in its own storage.
-void write_torch_save(const std::string& path, const NamedTensors& tensors);
+void write_torch_save(const std::string& path, const NamedTensors& tensors, const ExtraRecords& extra = {});
 
 // The data.pkl bytes for `tensors` (storage keys "0", "1", ... in order). Exposed for tests.
 std::string pickle_state_dict(const NamedTensors& tensors);

@@ -9,6 +9,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "report/gnuplot.h"
+#include "report/plot_text.h"
 
 namespace ecg::report {
 namespace {
@@ -25,25 +26,6 @@ const char* colour_of(Variant v) {
     case Variant::linear_probe: return "#9467bd";
   }
   return "#000000";
-}
-
-// A string for a gnuplot double-quoted literal (labels come from the data file's class names).
-std::string gp_quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n' || c == '\r') c = ' ';
-    out += c;
-  }
-  return out + "\"";
-}
-
-// A CSV field (a label with a comma or quote gets quoted, RFC 4180).
-std::string csv_text(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 std::string fraction_pct(double fraction) { return fmt::format("{:g}", fraction * 100.0); }
@@ -69,7 +51,7 @@ std::string script(const std::string& base, const std::string& title, const std:
       "{body}"
       "  set output\n"
       "}}\n",
-      fmt::arg("title", title), fmt::arg("base", base), fmt::arg("body", body));
+      fmt::arg("title", printable(title)), fmt::arg("base", base), fmt::arg("body", body));
 }
 
 // Writes the CSV and the script, runs gnuplot into temp names and renames its images into place.
@@ -104,11 +86,18 @@ Figure write_figure(const PlotContext& ctx, const std::string& base, const std::
 std::string label_ticks(const std::vector<LabelDifferenceRow>& rows) {
   std::string tics;
   for (size_t i = 0; i < rows.size(); ++i)
-    tics += fmt::format("{}{} {}", i ? ", " : "", gp_quote(rows[i].label + (rows[i].evaluable ? "" : " (n/a)")), i);
+    tics += fmt::format("{}{} {}", i ? ", " : "", gnuplot_tic_label(rows[i].label + (rows[i].evaluable ? "" : " (n/a)")), i);
   return tics;
 }
 
 }  // namespace
+
+std::string csv_text(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
 
 std::string csv_number(double value, int digits) {
   if (std::isnan(value)) return "";
@@ -117,14 +106,16 @@ std::string csv_number(double value, int digits) {
 
 Figure figure_per_label(const PlotContext& ctx, const std::string& task, const RunPair& pair,
                         const std::vector<LabelDifferenceRow>& rows, int resamples, uint64_t bootstrap_seed) {
-  const std::string base = "fig2_per_label_" + task;
+  const std::string base = "fig2_per_label_" + file_stem(task);
   std::string csv =
-      "label,evaluable,d_auroc,d_auroc_lower,d_auroc_upper,p_auroc,d_auprc,d_auprc_lower,d_auprc_upper,p_auprc\n";
+      "evaluable,d_auroc,d_auroc_lower,d_auroc_upper,p_auroc,d_auprc,d_auprc_lower,d_auprc_upper,p_auprc,label\n";
+  // The label last, on one line: gnuplot splits rows at every comma and line break without
+  // reading CSV quotes, so a class name like `MI",x,"` in front would shift the numbers it plots.
   for (const auto& r : rows)
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", csv_text(r.label), r.evaluable ? "true" : "false",
-                       csv_number(r.auroc), csv_number(r.auroc_lower), csv_number(r.auroc_upper),
-                       csv_number(r.auroc_p, 4), csv_number(r.auprc), csv_number(r.auprc_lower),
-                       csv_number(r.auprc_upper), csv_number(r.auprc_p, 4));
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", r.evaluable ? "true" : "false", csv_number(r.auroc),
+                       csv_number(r.auroc_lower), csv_number(r.auroc_upper), csv_number(r.auroc_p, 4),
+                       csv_number(r.auprc), csv_number(r.auprc_lower), csv_number(r.auprc_upper),
+                       csv_number(r.auprc_p, 4), csv_text(printable(r.label)));
   std::string body = fmt::format(
       "  set multiplot layout 1,2 title {title}\n"
       "  set yrange [{n} - 0.5:-0.5]\n"
@@ -133,10 +124,10 @@ Figure figure_per_label(const PlotContext& ctx, const std::string& task, const R
       "  set key off\n"
       "  set arrow 1 from 0, graph 0 to 0, graph 1 nohead lc rgb \"#444444\"\n"
       "  set style fill solid 0.5 noborder\n",
-      fmt::arg("title", gp_quote(fmt::format("{}: post-train - fine-tune per label (fraction {} %, seed {})", task,
+      fmt::arg("title", gnuplot_literal(fmt::format("{}: post-train - fine-tune per label (fraction {} %, seed {})", task,
                                              fraction_pct(pair.fraction), pair.seed))),
       fmt::arg("n", rows.size()), fmt::arg("tics", label_ticks(rows)));
-  for (const auto& [metric, col] : {std::pair<std::string, int>{"AUROC", 3}, {"AUPRC", 7}}) {
+  for (const auto& [metric, col] : {std::pair<std::string, int>{"AUROC", 2}, {"AUPRC", 6}}) {
     body += fmt::format(
         "  set xlabel \"difference in {metric} (95 % CI)\"\n"
         "  plot csv skip 1 using (${c}/2):0:(0):{c}:($0-0.3):($0+0.3) with boxxyerror lc rgb \"{colour}\", \\\n"
@@ -159,7 +150,7 @@ Figure figure_per_label(const PlotContext& ctx, const std::string& task, const R
 
 Figure figure_validation(const PlotContext& ctx, const std::string& task, const RunPair& pair,
                          const std::vector<ValidationCurve>& curves) {
-  const std::string base = "fig3_validation_" + task;
+  const std::string base = "fig3_validation_" + file_stem(task);
   std::string csv = "variant,x_epoch,stage,epoch,val_macro_auroc,val_macro_auprc,best\n";
   for (const auto& c : curves)
     for (const auto& p : c.points)
@@ -172,7 +163,7 @@ Figure figure_validation(const PlotContext& ctx, const std::string& task, const 
       "  set offsets graph 0.04, graph 0.04, graph 0.05, graph 0.05\n"
       "  set key below\n"
       "  set bmargin 8\n",
-      gp_quote(fmt::format("{}: validation macro metrics per epoch (fraction {} %, seed {})", task,
+      gnuplot_literal(fmt::format("{}: validation macro metrics per epoch (fraction {} %, seed {})", task,
                            fraction_pct(pair.fraction), pair.seed)));
   int arrow = 1;
   for (const auto& c : curves)
@@ -183,18 +174,20 @@ Figure figure_validation(const PlotContext& ctx, const std::string& task, const 
     body += fmt::format("  set ylabel \"validation macro {}\"\n  plot ", metric);
     std::vector<std::string> parts;
     for (const auto& c : curves) {
-      const std::string name = eval::variant_name(c.variant), colour = colour_of(c.variant);
+      const std::string name = gnuplot_literal(eval::variant_name(c.variant)), colour = colour_of(c.variant);
       parts.push_back(fmt::format(
-          "csv skip 1 using 2:(strcol(1) eq \"{n}\" ? ${c} : NaN) with linespoints pt 7 ps 0.5 lc rgb \"{col}\" "
-          "title \"{n}\"",
+          "csv skip 1 using 2:(strcol(1) eq {n} ? ${c} : NaN) with linespoints pt 7 ps 0.5 lc rgb \"{col}\" "
+          "title {n}",
           fmt::arg("n", name), fmt::arg("c", col), fmt::arg("col", colour)));
       parts.push_back(fmt::format(
-          "csv skip 1 using 2:(strcol(1) eq \"{n}\" && $7 == 1 ? ${c} : NaN) with points pt 3 ps 3 lc rgb "
-          "\"{col}\" title \"{n}: best epoch (tested)\"",
-          fmt::arg("n", name), fmt::arg("c", col), fmt::arg("col", colour)));
+          "csv skip 1 using 2:(strcol(1) eq {n} && $7 == 1 ? ${c} : NaN) with points pt 3 ps 3 lc rgb "
+          "\"{col}\" title {key}",
+          fmt::arg("n", name), fmt::arg("c", col), fmt::arg("col", colour),
+          fmt::arg("key", gnuplot_literal(eval::variant_name(c.variant) + std::string(": best epoch (tested)")))));
       if (c.early_stop_epoch)
-        parts.push_back(fmt::format("NaN with lines dt 2 lw 1.5 lc rgb \"{}\" title \"{}: early stop (epoch {})\"",
-                                    colour, name, *c.early_stop_epoch));
+        parts.push_back(fmt::format("NaN with lines dt 2 lw 1.5 lc rgb \"{}\" title {}", colour,
+                                    gnuplot_literal(fmt::format("{}: early stop (epoch {})", eval::variant_name(c.variant),
+                                                                *c.early_stop_epoch))));
     }
     for (size_t i = 0; i < parts.size(); ++i) body += (i ? ", \\\n       " : "") + parts[i];
     body += "\n";
@@ -217,7 +210,7 @@ Figure figure_validation(const PlotContext& ctx, const std::string& task, const 
 Figure figure_data_efficiency(const PlotContext& ctx, const std::string& task,
                               const std::vector<EfficiencyPoint>& points, const CellMetric& baseline_auroc,
                               const CellMetric& baseline_auprc) {
-  const std::string base = "fig4_data_efficiency_" + task;
+  const std::string base = "fig4_data_efficiency_" + file_stem(task);
   std::string csv =
       "variant,fraction_pct,seeds,test_macro_auroc,auroc_ci_lower,auroc_ci_upper,test_macro_auprc,"
       "auprc_ci_lower,auprc_ci_upper\n";
@@ -237,7 +230,7 @@ Figure figure_data_efficiency(const PlotContext& ctx, const std::string& task,
       "  set offsets 0, 0, graph 0.05, graph 0.05\n"
       "  set key below\n"
       "  set bmargin 8\n",
-      gp_quote(fmt::format("{}: test macro metrics against the training fraction", task)));
+      gnuplot_literal(fmt::format("{}: test macro metrics against the training fraction", task)));
   const std::pair<std::string, int> panels[] = {{"AUROC", 4}, {"AUPRC", 7}};
   const double baselines[] = {baseline_auroc.mean, baseline_auprc.mean};
   for (int k = 0; k < 2; ++k) {
@@ -245,14 +238,15 @@ Figure figure_data_efficiency(const PlotContext& ctx, const std::string& task,
     body += fmt::format("  set ylabel \"test macro {}\"\n  plot ", metric);
     std::vector<std::string> parts;
     for (Variant v : {Variant::post_train, Variant::fine_tune}) {
-      const std::string name = eval::variant_name(v), colour = colour_of(v);
+      const std::string name = gnuplot_literal(eval::variant_name(v)), colour = colour_of(v);
       parts.push_back(fmt::format(
-          "csv skip 1 using 2:(strcol(1) eq \"{n}\" ? ${lo} : NaN):(strcol(1) eq \"{n}\" ? ${hi} : NaN) "
-          "with filledcurves fs transparent solid 0.2 noborder lc rgb \"{col}\" title \"{n} 95 % CI\"",
-          fmt::arg("n", name), fmt::arg("lo", col + 1), fmt::arg("hi", col + 2), fmt::arg("col", colour)));
+          "csv skip 1 using 2:(strcol(1) eq {n} ? ${lo} : NaN):(strcol(1) eq {n} ? ${hi} : NaN) "
+          "with filledcurves fs transparent solid 0.2 noborder lc rgb \"{col}\" title {key}",
+          fmt::arg("n", name), fmt::arg("key", gnuplot_literal(eval::variant_name(v) + std::string(" 95 % CI"))),
+          fmt::arg("lo", col + 1), fmt::arg("hi", col + 2), fmt::arg("col", colour)));
       parts.push_back(fmt::format(
-          "csv skip 1 using 2:(strcol(1) eq \"{n}\" ? ${c} : NaN) with linespoints pt 7 lc rgb \"{col}\" "
-          "title \"{n}\"",
+          "csv skip 1 using 2:(strcol(1) eq {n} ? ${c} : NaN) with linespoints pt 7 lc rgb \"{col}\" "
+          "title {n}",
           fmt::arg("n", name), fmt::arg("c", col), fmt::arg("col", colour)));
     }
     if (!std::isnan(baselines[k]))
@@ -275,7 +269,7 @@ Figure figure_data_efficiency(const PlotContext& ctx, const std::string& task,
 
 Figure figure_ablation(const PlotContext& ctx, const std::string& task, double fraction,
                        const std::vector<AblationBar>& bars) {
-  const std::string base = "fig5_ablation_" + task;
+  const std::string base = "fig5_ablation_" + file_stem(task);
   std::string csv = "variant,seeds,val_macro_auroc,auroc_min,auroc_max,val_macro_auprc,auprc_min,auprc_max\n";
   double lowest = 1, highest = 0;
   int max_seeds = 0;
@@ -301,7 +295,7 @@ Figure figure_ablation(const PlotContext& ctx, const std::string& task, double f
       "  set yrange [{}:{}]\n"
       "  set grid ytics\n"
       "  set key off\n",
-      gp_quote(fmt::format("{}: ablations, validation at the best epoch (fraction {} %)", task, fraction_pct(fraction))),
+      gnuplot_literal(fmt::format("{}: ablations, validation at the best epoch (fraction {} %)", task, fraction_pct(fraction))),
       bars.size(), floor_y, top_y > floor_y ? top_y : floor_y + 0.1);
   for (const auto& [metric, col] : {std::pair<std::string, int>{"AUROC", 3}, {"AUPRC", 6}}) {
     body += fmt::format(

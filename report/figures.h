@@ -24,6 +24,9 @@ struct Figure {
   std::string caption;  // what is plotted and how (runs, seeds, fraction, resamples)
 };
 
+// File names are "fig<N>_<what>_" + file_stem(task) (report/plot_text.h): a task name is text
+// from a run's results.json, never a file name or script text by itself.
+
 // Figure 2: per-label paired differences post-train - fine-tune (AUROC and AUPRC panels).
 Figure figure_per_label(const PlotContext& ctx, const std::string& task, const RunPair& pair,
                         const std::vector<LabelDifferenceRow>& rows, int resamples, uint64_t bootstrap_seed);
@@ -37,6 +40,9 @@ Figure figure_data_efficiency(const PlotContext& ctx, const std::string& task,
 // Figure 5: validation metrics at the best epoch of post-train and its ablations.
 Figure figure_ablation(const PlotContext& ctx, const std::string& task, double fraction,
                        const std::vector<AblationBar>& bars);
+
+// A CSV text field, quoted (RFC 4180) when it holds a comma, a quote or a line break.
+std::string csv_text(const std::string& s);
 
 // A CSV cell: fixed `digits` after the point, empty for NaN (gnuplot and spreadsheets read an
 // empty cell as missing).

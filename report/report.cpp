@@ -9,6 +9,7 @@
 #include "eval/run_comparison.h"
 #include "report/gnuplot.h"
 #include "report/html_page.h"
+#include "report/plot_text.h"
 #include "report/results_table.h"
 
 namespace ecg::report {
@@ -128,16 +129,19 @@ ReportSummary write_report(const ReportOptions& o) {
   std::error_code ec;
   fs::create_directories(o.out, ec);
   ECG_CHECK(!ec && fs::is_directory(o.out), "--out {}: cannot create the folder ({})", o.out, ec.message());
-  // A stale index.html would look like a complete report of this run if we stopped midway.
-  fs::remove(fs::path(o.out) / "index.html", ec);
-  ECG_CHECK(!ec, "{}/index.html: cannot remove the previous report's page ({})", o.out, ec.message());
+  // Task names become parts of file names only through file_stem (report/plot_text.h).
+  const std::vector<std::string> tasks = tasks_of(runs);
+  check_distinct_stems(tasks, "tasks");
+  // A previous report's page and tables would look like a complete report of these runs if we
+  // stopped midway; they are written again, last, once every figure is there.
+  for (const char* name : {"index.html", "table.csv", "table.md"}) {
+    fs::remove(fs::path(o.out) / name, ec);
+    ECG_CHECK(!ec, "{}/{}: cannot remove the previous report's file ({})", o.out, name, ec.message());
+  }
 
   const std::vector<TableRow> rows = table_rows(runs);
-  write_file_atomically(o.out + "/table.csv", table_csv(rows), "report table");
-  write_file_atomically(o.out + "/table.md", table_markdown(rows), "report table");
-
   Report report(o, runs);
-  for (const std::string& task : tasks_of(runs)) report.task(task);
+  for (const std::string& task : tasks) report.task(task);
   ReportSummary summary = report.summary();
   summary.runs = static_cast<int>(runs.size());
 
@@ -153,6 +157,8 @@ ReportSummary write_report(const ReportOptions& o) {
       "(mean over its seeds). table.csv holds every number.";
   page.figures = summary.figures;
   page.notes = summary.notes;
+  write_file_atomically(o.out + "/table.csv", table_csv(rows), "report table");
+  write_file_atomically(o.out + "/table.md", table_markdown(rows), "report table");
   write_file_atomically(o.out + "/index.html", html_page(page), "report page");
   log::info("report: {} run(s), {} figure(s), {} skipped: {}/index.html", summary.runs, summary.figures.size(),
             summary.notes.size(), o.out);

@@ -28,8 +28,8 @@ struct ReportSummary {
 };
 
 // Writes the report. Throws (one line) when no finished run is found, an input is unreadable or
-// gnuplot fails; index.html is written last, so that a report that stopped midway has none (an
-// older index.html in `out` is removed first).
+// gnuplot fails; the tables and index.html are written last, so that a report that stopped midway
+// has none (older ones in `out` are removed first).
 ReportSummary write_report(const ReportOptions& options);
 
 // The HDF5 file a run was trained on: settings.data as written (relative to the directory the

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "data/csv_table.h"
+#include "eval/run_files.h"
 
 namespace ecg::report {
 namespace {
@@ -173,7 +174,7 @@ std::vector<LabelDifferenceRow> label_differences(const nlohmann::json& comparis
 
 std::vector<HistoryPoint> read_history(const std::string& run_dir) {
   const std::string path = run_dir + "/history.csv";
-  const data::CsvRows rows = data::parse_csv(data::read_text_file_bounded(path, 64u << 20, "history"), path);
+  const data::CsvRows rows = data::parse_csv(eval::read_run_file(run_dir, eval::RunFile::history_csv), path);
   ECG_CHECK(!rows.empty(), "{}: empty (expected a header row)", path);
   const auto& header = rows.front();
   auto column = [&](const char* name) {

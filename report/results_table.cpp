@@ -26,6 +26,24 @@ Cells cells_of(const TableRow& r) {
           format_gain(r.auprc_gain_pct, base)};
 }
 
+// A Markdown table cell: '|' would end the cell and a line break the row; '<' and '&' are
+// written as entities because Markdown renderers pass raw HTML through.
+std::string markdown_cell(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '|': out += "\\|"; break;
+      case '\\': out += "\\\\"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '\n': case '\r': case '\t': out += ' '; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string format_cell(const CellMetric& m) {
@@ -46,7 +64,7 @@ std::string table_csv(const std::vector<TableRow>& rows) {
       "task,variant,fraction_pct,seeds,macro_auroc,auroc_ci_lower,auroc_ci_upper,auroc_sd,macro_auprc,"
       "auprc_ci_lower,auprc_ci_upper,auprc_sd,auroc_gain_pct,auprc_gain_pct\n";
   for (const auto& r : rows)
-    out += fmt::format("{},{},{:g},{},{},{},{},{},{},{},{},{},{},{}\n", r.task, eval::variant_name(r.variant),
+    out += fmt::format("{},{},{:g},{},{},{},{},{},{},{},{},{},{},{}\n", csv_text(r.task), eval::variant_name(r.variant),
                        r.fraction * 100.0, r.auroc.seeds, csv_number(r.auroc.mean), csv_number(r.auroc.lower),
                        csv_number(r.auroc.upper), csv_number(r.auroc.sd), csv_number(r.auprc.mean),
                        csv_number(r.auprc.lower), csv_number(r.auprc.upper), csv_number(r.auprc.sd),
@@ -60,7 +78,7 @@ std::string table_markdown(const std::vector<TableRow>& rows) {
       "fine-tune |\n|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : rows) {
     const Cells c = cells_of(r);
-    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", c.task, c.variant, c.fraction, c.seeds, c.auroc,
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", markdown_cell(c.task), c.variant, c.fraction, c.seeds, c.auroc,
                        c.auroc_gain, c.auprc, c.auprc_gain);
   }
   return out;

@@ -24,6 +24,7 @@ PACKAGES=(
   debootstrap                           # the Debian 13 root of the GPU-build check (check-cuda-build.sh)
   clang-14 libclang-rt-14-dev llvm-14   # sanitizer build and libFuzzer (sanitize.sh, docs/testing.md)
   gnuplot-nox chromium                  # ecgdist report's figures and its headless-browser test (docs/report.md)
+  ccache                                # rebuilds on the same machine (cache in ~/.cache/ccache, outside the checkout)
 )
 
 missing=()
@@ -42,6 +43,8 @@ fi
 [ "$PACKAGES_ONLY" = 1 ] && exit 0
 
 JOBS=${JOBS:-$(nproc)}
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release ${ECGDIST_CMAKE_ARGS:-}
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" ${ECGDIST_CMAKE_ARGS:-}
 cmake --build build -j"$JOBS"
 echo "setup: built $(pwd)/build/launcher/ecgdist"

@@ -19,6 +19,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "eval/run_files.h"
 
 extern char** environ;
 
@@ -109,13 +110,8 @@ void prepare_cell(const SweepGrid& grid, const SweepCell& cell) {
   const std::string path = (fs::path(cell.dir) / "sweep_cell.json").string();
   const nlohmann::json record = cell_record(grid, cell);
   if (fs::exists(path)) {
-    std::ifstream in(path);
-    nlohmann::json before;
-    try {
-      in >> before;
-    } catch (const nlohmann::json::exception&) {
-      ECG_FAIL("{}: not JSON; remove the cell's folder to run it again", path);
-    }
+    const nlohmann::json before = eval::read_run_json(cell.dir, eval::RunFile::sweep_cell_json);
+    ECG_CHECK(before.is_object(), "{}: not a JSON object; remove the cell's folder to run it again", path);
     ECG_CHECK(before.value("train_args", nlohmann::json()) == record.at("train_args"),
               "{}: field train_args: the cell was run with other arguments than the grid {} gives now "
               "(remove the cell's folder, or sweep into another folder)", path, grid.file);

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "data/csv_table.h"
 #include "data/hdf5_layout.h"
 
 namespace fs = std::filesystem;
@@ -53,6 +54,17 @@ std::vector<T> list_field(const json& j, const std::string& file, const char* fi
   return out;
 }
 
+// An integer field in [lo, hi]. nlohmann's get<int>() would wrap 4294967297 to 1 and get<uint64_t>()
+// -1 to 18446744073709551615, so the range is checked on the JSON number itself.
+int64_t integer_in(const json& v, int64_t lo, int64_t hi, const std::string& file, const std::string& field) {
+  const bool in_range = (v.is_number_unsigned() && v.get<uint64_t>() <= static_cast<uint64_t>(hi) &&
+                         static_cast<int64_t>(v.get<uint64_t>()) >= lo) ||
+                        (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() >= lo &&
+                         v.get<int64_t>() <= hi);
+  ECG_CHECK(in_range, "{}: field {}: {} is not an integer in [{}, {}]", file, field, v.dump(), lo, hi);
+  return v.is_number_unsigned() ? static_cast<int64_t>(v.get<uint64_t>()) : v.get<int64_t>();
+}
+
 std::vector<double> default_fractions() {
   std::vector<double> f;
   for (int i = 1; i <= 10; ++i) f.push_back(i / 10.0);
@@ -74,7 +86,7 @@ void variant_recipe(eval::Variant v, std::string* recipe, std::vector<std::strin
 
 std::string fraction_text(double fraction) { return fmt::format("{:g}", fraction); }
 
-SweepGrid parse_grid(const std::string& path, const std::string& text) {
+SweepGrid parse_grid(const std::string& path, const std::string& text, size_t max_cells) {
   json j;
   try {
     j = json::parse(text);
@@ -106,14 +118,30 @@ SweepGrid parse_grid(const std::string& path, const std::string& text) {
   for (double f : g.fractions) {
     ECG_CHECK(f > 0 && f <= 1, "{}: field fractions: {} is not in (0, 1]", path, f);
   }
-  g.seeds = list_field<uint64_t>(j, path, "seeds", {0});
+  if (j.contains("seeds")) {
+    ECG_CHECK(j["seeds"].is_array() && !j["seeds"].empty(), "{}: field seeds must be a non-empty list", path);
+    for (const json& s : j["seeds"]) g.seeds.push_back(static_cast<uint64_t>(integer_in(s, 0, kMaxSeed, path, "seeds")));
+  } else {
+    g.seeds = {0};
+  }
+  // The product is checked before any cell exists: a grid of a million cells would otherwise
+  // take a gigabyte and write a hundred thousand folders before anyone is told.
+  const double cells = static_cast<double>(g.tasks.size()) * static_cast<double>(g.variants.size()) *
+                       static_cast<double>(g.fractions.size()) * static_cast<double>(g.seeds.size());
+  ECG_CHECK(cells <= static_cast<double>(max_cells),
+            "{}: the grid has {:.0f} cells (tasks x variants x fractions x seeds), more than the limit of {}; "
+            "pass --max-cells N to allow more", path, cells, max_cells);
   const auto check_unique = [&](auto values, const char* field) {
     std::sort(values.begin(), values.end());
     ECG_CHECK(std::adjacent_find(values.begin(), values.end()) == values.end(),
               "{}: field {} lists a value twice (two cells would share a folder)", path, field);
   };
   check_unique(g.tasks, "tasks");
-  check_unique(g.fractions, "fractions");
+  // Fractions are compared as their folder names (frac-<f>, 6 significant digits): 0.1 and
+  // 0.1000001 would otherwise be two cells training into one folder.
+  std::vector<std::string> fraction_names;
+  for (double f : g.fractions) fraction_names.push_back(fraction_text(f));
+  check_unique(fraction_names, "fractions (compared as the folder names frac-<f>, 6 significant digits)");
   check_unique(g.seeds, "seeds");
   std::vector<int> variant_ids;
   for (auto v : g.variants) variant_ids.push_back(static_cast<int>(v));
@@ -128,9 +156,7 @@ SweepGrid parse_grid(const std::string& path, const std::string& text) {
   g.init = resolve(path, string_field("init"));
   const auto count_field = [&](const char* field) -> int {
     if (!j.contains(field)) return 1;
-    ECG_CHECK(j[field].is_number_integer() && j[field].get<int>() >= 1 && j[field].get<int>() <= 4096,
-              "{}: field {} must be a positive integer", path, field);
-    return j[field].get<int>();
+    return static_cast<int>(integer_in(j[field], 1, 4096, path, field));
   };
   if (j.contains("drop_path")) {
     ECG_CHECK(j["drop_path"].is_number() && j["drop_path"].get<double>() > 0 && j["drop_path"].get<double>() < 1,
@@ -138,9 +164,8 @@ SweepGrid parse_grid(const std::string& path, const std::string& text) {
     g.drop_path = j["drop_path"].get<double>();
   }
   if (j.contains("lp_epochs")) {
-    ECG_CHECK(j["lp_epochs"].is_number_integer() && j["lp_epochs"].get<int>() >= 1,
-              "{}: field lp_epochs must be a positive integer (the w/o LP variant is the one without)", path);
-    g.lp_epochs = j["lp_epochs"].get<int>();
+    // 1..1000: the w/o LP variant is the one without; no schedule runs a thousand probing epochs.
+    g.lp_epochs = static_cast<int>(integer_in(j["lp_epochs"], 1, 1000, path, "lp_epochs"));
   }
   g.ranks = count_field("ranks");
   g.threads = count_field("threads");
@@ -154,16 +179,13 @@ SweepGrid parse_grid(const std::string& path, const std::string& text) {
   return g;
 }
 
-SweepGrid read_grid(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  ECG_CHECK(in.good(), "{}: cannot read the sweep grid", path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_grid(path, text.str());
+SweepGrid read_grid(const std::string& path, size_t max_cells) {
+  return parse_grid(path, data::read_text_file_bounded(path, kMaxGridBytes, "sweep grid"), max_cells);
 }
 
 std::vector<SweepCell> grid_cells(const SweepGrid& grid, const std::string& root) {
   std::vector<SweepCell> cells;
+  cells.reserve(grid.tasks.size() * grid.variants.size() * grid.fractions.size() * grid.seeds.size());
   for (const std::string& task : grid.tasks) {
     for (eval::Variant variant : grid.variants) {
       for (double fraction : grid.fractions) {

@@ -42,10 +42,19 @@ struct SweepGrid {
   std::vector<std::string> train_args;
 };
 
+// Limits stated to the user (docs/sweep.md): the cells of one grid (`ecgdist sweep --max-cells`
+// raises it), the grid file's size, and the largest seed (train's --seed is a uint64, but a seed
+// above 2^53 would not survive results.json's doubles in other tools).
+constexpr size_t kDefaultMaxCells = 10000;
+constexpr size_t kMaxGridBytes = 1u << 20;
+constexpr int64_t kMaxSeed = (int64_t{1} << 53) - 1;
+
 // Reads and checks the grid; an error names the file and the field (unknown fields are errors:
-// a misspelt "seed" must not silently run one seed).
-SweepGrid read_grid(const std::string& path);
-SweepGrid parse_grid(const std::string& path, const std::string& text);
+// a misspelt "seed" must not silently run one seed). Integers are range-checked (a seed of -1 is
+// an error, not 2^64 - 1), fractions must differ in their folder names, and a grid of more than
+// `max_cells` cells is refused before any cell is made.
+SweepGrid read_grid(const std::string& path, size_t max_cells = kDefaultMaxCells);
+SweepGrid parse_grid(const std::string& path, const std::string& text, size_t max_cells = kDefaultMaxCells);
 
 // One cell: where it runs and what `ecgdist train` is asked.
 struct SweepCell {

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "eval/run_files.h"
 
 namespace fs = std::filesystem;
 
@@ -61,12 +62,7 @@ std::vector<CellRow> collect_cells(const std::vector<SweepCell>& cells) {
     row.cell = &cell;
     const fs::path results = fs::path(cell.dir) / "results.json";
     if (fs::exists(results)) {
-      std::ifstream in(results);
-      try {
-        in >> row.results;
-      } catch (const json::exception& e) {
-        ECG_FAIL("{}: not JSON ({})", results.string(), e.what());
-      }
+      row.results = eval::read_run_json(cell.dir, eval::RunFile::results_json);
       row.status = CellStatus::done;
     } else if (fs::exists(fs::path(cell.dir) / "train.log") || fs::exists(fs::path(cell.dir) / "checkpoints")) {
       row.status = CellStatus::started;

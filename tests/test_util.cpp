@@ -10,6 +10,9 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
+
+#include <hdf5.h>
 
 namespace ecg::testing {
 
@@ -56,6 +59,31 @@ std::string make_synthetic_h5(const TempDir& dir, const std::string& name, int r
     return "";
   }
   return h5;
+}
+
+void copy_h5_with_flipped_label(const std::string& from, const std::string& to, const std::string& task,
+                                int64_t record, size_t cls) {
+  std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
+  const hid_t file = H5Fopen(to.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  if (file < 0) throw std::runtime_error("cannot open " + to + " for writing");
+  const hid_t labels = H5Dopen2(file, ("/labels/" + task).c_str(), H5P_DEFAULT);
+  hsize_t dims[2] = {0, 0};
+  const hid_t space = labels < 0 ? H5I_INVALID_HID : H5Dget_space(labels);
+  const bool shaped = space >= 0 && H5Sget_simple_extent_ndims(space) == 2 &&
+                      H5Sget_simple_extent_dims(space, dims, nullptr) == 2 && record >= 0 &&
+                      static_cast<hsize_t>(record) < dims[0] && cls < dims[1];
+  std::vector<uint8_t> values(shaped ? dims[0] * dims[1] : 0);
+  bool ok = shaped && H5Dread(labels, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) >= 0;
+  if (ok) {
+    uint8_t& v = values[static_cast<size_t>(record) * dims[1] + cls];
+    v = v ? 0 : 1;
+    ok = H5Dwrite(labels, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) >= 0;
+  }
+  if (space >= 0) H5Sclose(space);
+  if (labels >= 0) H5Dclose(labels);
+  ok = H5Fclose(file) >= 0 && ok;
+  if (!ok) throw std::runtime_error("cannot flip label (" + std::to_string(record) + ", " + std::to_string(cls) +
+                                    ") of /labels/" + task + " in " + to);
 }
 
 std::string mpirun_np2() {

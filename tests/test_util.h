@@ -2,6 +2,7 @@
 // oracles as subprocesses, fixture paths.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace ecg::testing {
@@ -35,6 +36,11 @@ CommandResult run_ecgdist(const std::string& args);
 // dir/<name>.h5; returns the HDF5 path, or "" with the failing command's output in `*why`.
 std::string make_synthetic_h5(const TempDir& dir, const std::string& name, int records, int seed,
                               std::string* why);
+
+// Copies the preprocessed file `from` to `to` and flips (0 <-> 1) the label of row `record`, class
+// `cls` of /labels/<task>: a file with the same records and classes but other labels.
+void copy_h5_with_flipped_label(const std::string& from, const std::string& to, const std::string& task,
+                                int64_t record, size_t cls);
 
 // "mpirun -np 2 --oversubscribe --bind-to none " with Open MPI's run-as-root variables set.
 std::string mpirun_np2();

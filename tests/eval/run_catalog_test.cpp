@@ -9,6 +9,8 @@
 #include <string>
 
 #include "common/error.h"
+#include "eval/run_comparison.h"
+#include "eval/run_files.h"
 #include "tests/test_util.h"
 
 namespace ecg::eval {
@@ -108,6 +110,44 @@ TEST(RunCatalog, ErrorsNameTheFile) {
   write_run(dir / "bad", s);
   EXPECT_NE(error_of([&] { find_runs({dir.path()}); }).find(dir / "bad/results.json: settings.train_fraction"),
             std::string::npos);
+}
+
+// Issue 23: every run file has one size limit (a 100 MB results.json took 3 GB to parse), and
+// errors name the run folder, the file and a record by its ecg_id, not by its position.
+TEST(RunFiles, OversizedRunFilesAreRefusedBeforeParsingNamingRunAndFile) {
+  TempDir dir;
+  const std::string run = dir / "big";
+  write_run(run, settings("fine-tune", 0, 0));
+  // Valid JSON, one byte over the limit: refused by size, not by content.
+  const size_t limit = run_file_limit(RunFile::results_json);
+  EXPECT_EQ(limit, size_t{16} << 20);
+  std::string big = R"({"task": "superdiagnostic", "pad": ")";
+  big += std::string(limit + 1 - big.size() - 2, 'x') + "\"}";
+  ASSERT_EQ(big.size(), limit + 1);
+  write_text_file(run + "/results.json", big);
+  std::string why = error_of([&] { find_runs({dir / ""}); });
+  EXPECT_NE(why.find(run + "/results.json: " + std::to_string(limit + 1) +
+                     " bytes, over the limit of 16 MB for a run's results.json"),
+            std::string::npos)
+      << why;
+  why = error_of([&] { read_run(run); });
+  EXPECT_NE(why.find("results.json: " + std::to_string(limit + 1) + " bytes"), std::string::npos) << why;
+  EXPECT_EQ(run_file_limit(RunFile::test_predictions_csv), size_t{256} << 20);
+  EXPECT_EQ(run_file_limit(RunFile::history_csv), size_t{64} << 20);
+}
+
+TEST(RunFiles, ANonFiniteScoreNamesTheFileAndTheEcgId) {
+  const std::string results = R"({"task": "superdiagnostic", "test": {}})";
+  std::string why = error_of([&] { parse_run("runs/a", results, "ecg_id,CD,MI\n17,0.5,0.25\n4242,nan,0.5\n"); });
+  EXPECT_EQ(why, "runs/a/test_predictions.csv: ecg_id 4242, column 'CD': score is nan");
+  why = error_of([&] { parse_run("runs/a", results, "ecg_id,CD\n17,inf\n"); });
+  EXPECT_EQ(why, "runs/a/test_predictions.csv: ecg_id 17, column 'CD': score is inf");
+  why = error_of([&] { parse_run("runs/a", results, "ecg_id,CD\n17,\n"); });
+  EXPECT_NE(why.find("ecg_id 17, column 'CD'"), std::string::npos) << why;
+  why = error_of([&] { parse_run("runs/a", results, "ecg_id,CD\n17,0.1\n17,0.2\n"); });
+  EXPECT_EQ(why, "runs/a/test_predictions.csv: ecg_id 17 appears twice (row 3)");
+  why = error_of([&] { parse_run("runs/a", results, "ecg_id,CD\n17x,0.1\n"); });
+  EXPECT_NE(why.find("row 2: ecg_id '17x' is not an integer"), std::string::npos) << why;
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // The run directory `ecgdist compare` reads (results.json + test_predictions.csv), parsed from
 // memory: what it keeps, what it refuses, and a test block without every metric (found by
 // tests/fuzz/run_dir_fuzz.cpp: undefined behaviour before, n/a now). Then the comparison itself on
-// targets given in memory: per-label paired differences and the refusal of incomparable runs.
+// targets given in memory: per-label paired differences and the refusal of incomparable runs. Last,
+// over a real file: the refusal of a file whose labels differ from those a run was tested on.
 #include "eval/run_comparison.h"
 
 #include <fmt/format.h>
@@ -11,6 +12,9 @@
 #include <string>
 
 #include "common/error.h"
+#include "data/dataset_info.h"
+#include "eval/run_outputs.h"
+#include "tests/test_util.h"
 
 namespace ecg::eval {
 namespace {
@@ -67,7 +71,8 @@ TEST(RunComparison, RefusesWhatIsNotAFinishedTrainRunNamingTheFile) {
   EXPECT_NE(refused(kResults, "ecg_id,CD\n").find("runs/a/test_predictions.csv: expected a header"),
             std::string::npos);
   EXPECT_NE(refused(kResults, "ecg_id,CD\n1,0.5,0.5\n").find("row 2 has 3 fields"), std::string::npos);
-  EXPECT_NE(refused(kResults, "ecg_id,CD\nx,0.5\n").find("not a number"), std::string::npos);
+  EXPECT_NE(refused(kResults, "ecg_id,CD\nx,0.5\n").find("row 2: ecg_id 'x' is not an integer"), std::string::npos);
+  EXPECT_NE(refused(kResults, "ecg_id,CD\n1,y\n").find("ecg_id 1, column 'CD': 'y' is not a number"), std::string::npos);
 }
 
 
@@ -236,6 +241,109 @@ TEST(RunComparison, RefusesRunsOfAnotherInputProfileNamingTheField) {
     FAIL() << "expected an error";
   } catch (const ecg::Error& e) {
     EXPECT_NE(e.message().find("settings.profile"), std::string::npos) << e.message();
+  }
+}
+
+// --- the data file a run was tested on (results.json test_data) ---------------------------
+
+TEST(RunComparison, TestLabelsHashIsTheDocumentedFnv1a) {
+  // docs/outputs.md's definition, computed independently (Python) for these inputs.
+  EXPECT_EQ(test_labels_fnv1a64({7, 9}, {"CD", "NORM"}, {0, 1, 1, 0}), "ab06b3f3b4cae9bc");
+  EXPECT_EQ(test_labels_fnv1a64({7, 9}, {"CD", "NORM"}, {0, 1, 0, 1}), "ab0a18f3b4cdcb32");
+  const auto block = test_data_json("d.h5", {7, 9}, {"CD", "NORM"}, {0, 1, 1, 0});
+  EXPECT_EQ(block, nlohmann::json({{"path", "d.h5"}, {"records", 2}, {"labels_fnv1a64", "ab06b3f3b4cae9bc"}}));
+}
+
+// Runs over a real preprocessed file: its first records as the test fold, results.json with the
+// test_data block a `train` run writes.
+class RunComparisonOnFile : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new ecg::testing::TempDir();
+    std::string why;
+    h5_ = ecg::testing::make_synthetic_h5(*dir_, "s", 60, 11, &why);
+    ASSERT_FALSE(h5_.empty()) << why;
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  // A run scored on the file's first 40 records; `test_data` false: written before the field.
+  static RunOutcome run_on(const std::string& dir, bool test_data, unsigned seed) {
+    const auto info = data::read_dataset_info(h5_);
+    const auto labels = data::read_labels(h5_, "superdiagnostic");
+    std::vector<int64_t> ids;
+    std::vector<float> targets;
+    std::string csv = "ecg_id";
+    for (const auto& c : labels.classes) csv += "," + c;
+    csv += "\n";
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> score(0.f, 1.f);
+    for (int64_t i = 0; i < 40; ++i) {
+      ids.push_back(info.ecg_id[static_cast<size_t>(i)]);
+      csv += std::to_string(ids.back());
+      for (size_t k = 0; k < labels.classes.size(); ++k) {
+        targets.push_back(labels.at(i, k) ? 1.f : 0.f);
+        csv += fmt::format(",{}", score(rng));
+      }
+      csv += "\n";
+    }
+    auto results = nlohmann::json::parse(kResults);
+    if (test_data) results["test_data"] = test_data_json(h5_, ids, labels.classes, targets);
+    return parse_run(dir, results.dump(), csv);
+  }
+  static ComparisonOptions on(const std::string& data) {
+    ComparisonOptions o = options(20);
+    o.data = data;
+    return o;
+  }
+  static ecg::testing::TempDir* dir_;
+  static std::string h5_;
+};
+ecg::testing::TempDir* RunComparisonOnFile::dir_ = nullptr;
+std::string RunComparisonOnFile::h5_;
+
+TEST_F(RunComparisonOnFile, RefusesAFileWithTheSameRecordsButOtherLabels) {
+  const RunOutcome a = run_on("runs/a", true, 1), b = run_on("runs/b", true, 2);
+  // The file the runs were tested on: accepted.
+  const nlohmann::json c = compare_runs({a, b}, on(h5_));
+  EXPECT_EQ(c["records"], 40);
+  // Same ecg_ids, classes and signals; one test label flipped.
+  const std::string other = *dir_ / "relabelled.h5";
+  ecg::testing::copy_h5_with_flipped_label(h5_, other, "superdiagnostic", 3, 0);
+  try {
+    compare_runs({a, b}, on(other));
+    FAIL() << "a file with other labels was accepted";
+  } catch (const ecg::Error& e) {
+    const std::string m = e.message();
+    EXPECT_NE(m.find("runs/a"), std::string::npos) << m;
+    EXPECT_NE(m.find(other), std::string::npos) << m;
+    EXPECT_NE(m.find("test_data.labels_fnv1a64"), std::string::npos) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  }
+  // A label of a record outside the runs' test records changes nothing they were scored on.
+  const std::string untouched = *dir_ / "relabelled_elsewhere.h5";
+  ecg::testing::copy_h5_with_flipped_label(h5_, untouched, "superdiagnostic", 50, 0);
+  EXPECT_NO_THROW(compare_runs({a, b}, on(untouched)));
+}
+
+TEST_F(RunComparisonOnFile, ARunWrittenBeforeTestDataIsComparedWithAWarning) {
+  const std::string other = *dir_ / "relabelled_old.h5";
+  ecg::testing::copy_h5_with_flipped_label(h5_, other, "superdiagnostic", 3, 0);
+  // Nothing to check against: accepted (docs/outputs.md), the warning says so.
+  EXPECT_NO_THROW(compare_runs({run_on("runs/old_a", false, 1), run_on("runs/old_b", false, 2)}, on(other)));
+  // Mixed: the run that records its labels is still checked.
+  EXPECT_THROW(compare_runs({run_on("runs/old", false, 1), run_on("runs/new", true, 2)}, on(other)), ecg::Error);
+  // A malformed field is an error naming it.
+  auto bad = run_on("runs/bad", true, 1);
+  bad.results["test_data"]["labels_fnv1a64"] = 5;
+  try {
+    compare_runs({bad}, on(h5_));
+    FAIL() << "expected an error";
+  } catch (const ecg::Error& e) {
+    EXPECT_NE(e.message().find("runs/bad/results.json: 'test_data.labels_fnv1a64' must be a string"),
+              std::string::npos)
+        << e.message();
   }
 }
 

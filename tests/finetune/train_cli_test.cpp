@@ -1,5 +1,6 @@
 // End-to-end tests of `ecgdist train` / `evaluate` / `predict` / `export` on a small synthetic
-// PTB-XL: the recipes' outputs, the frozen encoder of stage 1, exact resume, preemption by
+// PTB-XL: the recipes' outputs (results.json's test_data checked by `compare`), exported models
+// checked against their data like checkpoints, the frozen encoder of stage 1, exact resume, preemption by
 // signal under mpirun, and the non-finite-loss stop. One synthetic dataset is shared by the
 // suite (generation and preprocessing take a few seconds).
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -14,10 +16,14 @@
 #include <sstream>
 #include <thread>
 
+#include "common/error.h"
+#include "data/dataset_info.h"
 #include "engine/checkpoint_files.h"
+#include "eval/run_comparison.h"
+#include "eval/run_outputs.h"
 #include "model/checkpoint.h"
 #include "model/precision.h"
-#include "common/error.h"
+#include "model/torch_save_writer.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
@@ -82,6 +88,29 @@ TEST_F(TrainCli, PostTrainWritesTheOutputContract) {
   EXPECT_TRUE(fs::exists(out + "/best.ckpt"));
   EXPECT_FALSE(ecg::engine::newest_checkpoint(out).empty());
 
+  // test_data: the file and the hash of the labels the run was tested on, as `compare` recomputes
+  // it from the file; a copy with one test label flipped is refused.
+  const auto& tested = j["test_data"];
+  EXPECT_EQ(tested["path"], data());
+  EXPECT_EQ(tested["records"], j["test"]["records"]);
+  const auto run = ecg::eval::read_run(out);
+  const auto info = ecg::data::read_dataset_info(data());
+  const auto labels = ecg::data::read_labels(data(), "superdiagnostic");
+  std::vector<float> targets;
+  int64_t first_row = -1;
+  for (int64_t id : run.ecg_ids) {
+    const int64_t row = std::find(info.ecg_id.begin(), info.ecg_id.end(), id) - info.ecg_id.begin();
+    if (first_row < 0) first_row = row;
+    for (size_t k = 0; k < labels.classes.size(); ++k) targets.push_back(labels.at(row, k) ? 1.f : 0.f);
+  }
+  EXPECT_EQ(tested["labels_fnv1a64"], ecg::eval::test_labels_fnv1a64(run.ecg_ids, labels.classes, targets));
+  auto same = run_ecgdist("compare --data " + data() + " " + out + " " + out + " --bootstrap 10");
+  EXPECT_EQ(same.exit_code, 0) << same.output;
+  ecg::testing::copy_h5_with_flipped_label(data(), out + "/relabelled.h5", "superdiagnostic", first_row, 0);
+  auto relabelled = run_ecgdist("compare --data " + out + "/relabelled.h5 " + out + " " + out + " --bootstrap 10");
+  EXPECT_NE(relabelled.exit_code, 0);
+  EXPECT_NE(relabelled.output.find("test_data.labels_fnv1a64"), std::string::npos) << relabelled.output;
+
   // evaluate with the best checkpoint reproduces the run's test metrics.
   auto ev = run_ecgdist("evaluate --data " + data() + " --task superdiagnostic --checkpoint " + out +
                         "/best.ckpt --out " + out + "/eval --eval-crops 2 --bootstrap 50 --threads 1");
@@ -102,6 +131,65 @@ TEST_F(TrainCli, PostTrainWritesTheOutputContract) {
                            "/best.ckpt --out " + out + "/eval2 --threads 1");
   EXPECT_NE(wrong.exit_code, 0);
   EXPECT_NE(wrong.output.find("superdiagnostic"), std::string::npos) << wrong.output;
+}
+
+// An exported .pt carries its checkpoint's metadata, so predict / evaluate check it against their
+// data like the checkpoint; a file without metadata meets an HDF5 file only with the user's word.
+TEST_F(TrainCli, ExportedModelIsCheckedLikeItsCheckpoint) {
+  const std::string out = run_dir("exported");
+  auto t = run_ecgdist("train" + common_args() + "--recipe fine-tune --epochs 1 --out " + out);
+  ASSERT_EQ(t.exit_code, 0) << t.output;
+  auto e = run_ecgdist("export --checkpoint " + out + "/best.ckpt --out " + out + "/model.pt");
+  ASSERT_EQ(e.exit_code, 0) << e.output;
+  // Same records, other normalisation: the model's input shape fits, its preprocessing does not.
+  const std::string other = out + "/unnormalised.h5";
+  auto prep = run_ecgdist("preprocess --ptbxl " + *dir_ / "ptbxl" + " --out " + other +
+                          " --sampling-rate 100 --normalize none --threads 2");
+  ASSERT_EQ(prep.exit_code, 0) << prep.output;
+
+  // The right file: the export scores exactly as its checkpoint, with the class names.
+  for (const char* model : {"best.ckpt", "model.pt"}) {
+    auto pr = run_ecgdist("predict --checkpoint " + out + "/" + model + " --input " + data() + " --out " + out +
+                          "/" + model + ".csv --threads 1 --eval-crops 1");
+    ASSERT_EQ(pr.exit_code, 0) << pr.output;
+  }
+  EXPECT_EQ(ecg::testing::read_text_file(out + "/model.pt.csv"), ecg::testing::read_text_file(out + "/best.ckpt.csv"));
+  // The other file: refused by predict and evaluate, as best.ckpt is.
+  auto pr = run_ecgdist("predict --checkpoint " + out + "/model.pt --input " + other + " --out " + out +
+                        "/other.csv --threads 1 --eval-crops 1");
+  EXPECT_NE(pr.exit_code, 0);
+  EXPECT_NE(pr.output.find(out + "/model.pt was trained on data prepared differently from " + other),
+            std::string::npos) << pr.output;
+  EXPECT_FALSE(fs::exists(out + "/other.csv"));
+  auto ev = run_ecgdist("evaluate --data " + other + " --checkpoint " + out + "/model.pt --out " + out +
+                        "/eval-other --threads 1 --eval-crops 1 --bootstrap 0");
+  EXPECT_NE(ev.exit_code, 0);
+  EXPECT_NE(ev.output.find("prepared differently from " + other), std::string::npos) << ev.output;
+
+  // Without the metadata (a foreign torch.save file): refused on an HDF5 file unless stated.
+  const std::string bare = out + "/bare.pt";
+  ecg::model::NamedTensors tensors;
+  for (const auto& [name, tensor] : ecg::model::load_any_checkpoint(out + "/model.pt").state) {
+    tensors.emplace_back(name, tensor);
+  }
+  ecg::model::write_torch_save(bare, tensors);
+  const std::string predict_bare = "predict --checkpoint " + bare + " --input " + data() + " --out " + out +
+                                   "/bare.csv --threads 1 --eval-crops 1";
+  auto refused = run_ecgdist(predict_bare);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("--checkpoint " + bare + " records no preprocessing manifest"), std::string::npos)
+      << refused.output;
+  EXPECT_NE(refused.output.find("--trust-data-preprocessing"), std::string::npos) << refused.output;
+  auto trusted = run_ecgdist(predict_bare + " --trust-data-preprocessing");
+  EXPECT_EQ(trusted.exit_code, 0) << trusted.output;
+  EXPECT_NE(trusted.output.find("records no preprocessing"), std::string::npos) << trusted.output;  // the warning
+  const std::string evaluate_bare = "evaluate --data " + data() + " --checkpoint " + bare + " --out " + out +
+                                    "/eval-bare --threads 1 --eval-crops 1 --bootstrap 0";
+  auto ev_refused = run_ecgdist(evaluate_bare);
+  EXPECT_NE(ev_refused.exit_code, 0);
+  EXPECT_NE(ev_refused.output.find("--trust-data-preprocessing"), std::string::npos) << ev_refused.output;
+  auto ev_trusted = run_ecgdist(evaluate_bare + " --trust-data-preprocessing");
+  EXPECT_EQ(ev_trusted.exit_code, 0) << ev_trusted.output;
 }
 
 TEST_F(TrainCli, LinearProbingLeavesTheEncoderBitIdentical) {

@@ -195,6 +195,21 @@ TEST_F(RunFailures, BadInputLeavesNoRunFolderAndNeverTouchesAnExistingOne) {
   EXPECT_TRUE(fs::is_directory(mine));
 }
 
+// Issue 23: the refusal named `--comm-backend`, a flag that does not exist.
+TEST_F(RunFailures, NcclOnTheCpuIsRefusedNamingTheRealFlags) {
+  for (const char* command : {"train", "pretrain"}) {
+    const std::string out = *dir_ / (std::string("nccl-cpu-") + command);
+    auto r = run_ecgdist(std::string(command) + " --data " + data() + " --model tiny --threads 1 --backend nccl "
+                         "--device cpu --out " + out);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    const auto errors = error_lines(r.output);
+    ASSERT_EQ(errors.size(), 1u) << r.output;
+    EXPECT_NE(errors[0].find("--backend nccl needs --device cuda"), std::string::npos) << errors[0];
+    EXPECT_EQ(r.output.find("--comm-backend"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(out));
+  }
+}
+
 TEST_F(RunFailures, ErrorLineHasNoBuildPathUnlessDebugLogging) {
   auto r = run_ecgdist("inspect " + *dir_ / "missing.h5");
   EXPECT_EQ(r.exit_code, 1);

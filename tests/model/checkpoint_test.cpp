@@ -1,12 +1,15 @@
 // Checkpoint I/O against PyTorch itself: torch.save files written by python3-torch load into the
 // C++ model and give the published encoder's logits; strict loading names every problem; our
-// writer's files load with torch.load; `ecgdist export` round-trips.
+// writer's files load with torch.load; `ecgdist export` round-trips and carries the checkpoint's
+// metadata.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <filesystem>
 
 #include "common/error.h"
+#include "model/checkpoint.h"
+#include "model/model_export.h"
 #include "model/state_dict.h"
 #include "tests/test_util.h"
 
@@ -248,6 +251,54 @@ TEST(Checkpoint, ExportCommandRoundTrips) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("missing keys: norm.bias"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(dir / "bad.pt"));
+}
+
+// An export keeps what evaluate / predict check a model against (model config, task, classes,
+// preprocessing, options) as an extra zip record; torch.load still reads the file.
+TEST(Checkpoint, ExportCarriesTheCheckpointsMetadataThatTorchLoadIgnores) {
+  TempDir dir;
+  torch::manual_seed(5);
+  StMemConfig c = StMemConfig::preset("tiny");
+  c.num_classes = 3;
+  StMem m(c);
+  const nlohmann::json meta = {{"model_config", c},
+                               {"task", "superdiagnostic"},
+                               {"classes", {"CD", "MI", "NORM"}},
+                               {"preprocessing", {{"source_rate", 100}, {"normalization", "zscore"}}},
+                               {"options", {{"crop_length", 750}, {"profile", "default"}}},
+                               {"kind", "best"},
+                               {"task_state", {{"history", nlohmann::json::array()}}}};
+  save_checkpoint(dir / "best.ckpt", meta, model_state_dict(m), nullptr);
+  const ExportSummary exported = export_state_dict(dir / "best.ckpt", dir / "model.pt");
+  EXPECT_TRUE(exported.metadata);
+  const LoadedCheckpoint back = load_any_checkpoint(dir / "model.pt");
+  for (const char* key : {"model_config", "task", "classes", "preprocessing", "options"}) {
+    EXPECT_EQ(back.meta.at(key), meta.at(key)) << key;
+  }
+  EXPECT_EQ(back.meta.at("source_kind"), "best");
+  EXPECT_FALSE(back.meta.contains("task_state"));  // training state is no part of a model
+  EXPECT_EQ(back.state.size(), model_state_dict(m).size());
+  // An export of the export keeps it; a file without the record has none.
+  export_state_dict(dir / "model.pt", dir / "again.pt");
+  EXPECT_EQ(read_export_meta(dir / "again.pt").at("preprocessing"), meta.at("preprocessing"));
+  write_torch_save(dir / "foreign.pt", model_state_dict(m));
+  EXPECT_TRUE(load_any_checkpoint(dir / "foreign.pt").meta.is_null());
+  EXPECT_FALSE(export_state_dict(dir / "foreign.pt", dir / "foreign_export.pt").metadata);
+  EXPECT_TRUE(read_export_meta(dir / "foreign_export.pt").is_null());
+  // A record that is not our metadata is an error naming the file and the record.
+  write_torch_save(dir / "bad.pt", model_state_dict(m), {{kExportMetaRecord, "{\"format\": \"other\"}"}});
+  try {
+    load_any_checkpoint(dir / "bad.pt");
+    FAIL() << "expected an error";
+  } catch (const ecg::Error& e) {
+    EXPECT_NE(e.message().find(dir / "bad.pt"), std::string::npos) << e.message();
+    EXPECT_NE(e.message().find(kExportMetaRecord), std::string::npos) << e.message();
+  }
+  EXPECT_THROW(write_torch_save(dir / "shadow.pt", model_state_dict(m), {{"data.pkl", "x"}}), ecg::Error);
+  python_ok("sd = torch.load('" + dir / "model.pt" +
+            "', weights_only=True)\n"
+            "m = st_mem_vit('tiny', num_classes=3)\n"
+            "m.load_state_dict(sd, strict=True)\n");
 }
 
 }  // namespace

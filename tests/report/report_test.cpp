@@ -14,8 +14,12 @@
 
 #include "data/csv_table.h"
 #include "data/dataset_info.h"
+#include "data/h5.h"
+#include "data/hdf5_layout.h"
 #include "eval/run_comparison.h"
 #include "report/report_data.h"
+#include "report/figures.h"
+#include "report/plot_text.h"
 #include "report/results_table.h"
 #include "tests/test_util.h"
 
@@ -45,6 +49,10 @@ struct HandRun {
   std::vector<std::tuple<int, int, double, double>> history;
   std::optional<int> early_stop_epoch;
   double skill = 0.5;  // how well test_predictions.csv separates the labels
+  std::string task = kTask;
+  std::string root = "runs";               // folder under the test's temp dir
+  std::vector<std::string> class_names;    // the predictions' header; empty: the data's classes
+  std::string data;                         // settings.data; empty: the fixture's file
 };
 
 class Report : public ::testing::Test {
@@ -89,15 +97,16 @@ class Report : public ::testing::Test {
   }
 
   static void write_run(const HandRun& r) {
-    const std::string run = *dir_ / ("runs/" + r.name);
+    const std::string run = *dir_ / (r.root + "/" + r.name);
+    const std::vector<std::string>& names = r.class_names.empty() ? classes_ : r.class_names;
     fs::create_directories(run);
     nlohmann::json results = {
-        {"task", kTask},
+        {"task", r.task},
         {"recipe", r.recipe},
         {"settings",
          {{"recipe", r.recipe}, {"drop_path", r.drop_path}, {"lp_epochs", r.lp_epochs}, {"train_fraction", r.fraction},
-          {"seed", r.seed}, {"data", h5_}, {"profile", "default"}}},
-        {"classes", classes_},
+          {"seed", r.seed}, {"data", r.data.empty() ? h5_ : r.data}, {"profile", "default"}}},
+        {"classes", names},
         {"best_stage", r.best_stage},
         {"best_epoch", r.best_epoch},
         {"stopped_early", r.early_stop_epoch.has_value()},
@@ -113,7 +122,7 @@ class Report : public ::testing::Test {
     std::mt19937 rng(static_cast<unsigned>(r.seed * 31 + static_cast<int>(r.skill * 100) + r.name.size()));
     std::uniform_real_distribution<double> noise(-0.5, 0.5);
     std::string preds = "ecg_id";
-    for (const auto& c : classes_) preds += "," + c;
+    for (const auto& c : names) preds += "," + csv_text(c);
     preds += "\n";
     for (size_t i = 0; i < ids_.size(); ++i) {
       preds += std::to_string(ids_[i]);
@@ -128,6 +137,7 @@ class Report : public ::testing::Test {
 
   // A figure's or the table's CSV, as rows of fields (header first).
   static data::CsvRows csv(const std::string& path) { return data::parse_csv(read_text_file(path), path); }
+  static std::string text_of(const std::string& path) { return read_text_file(path); }
   static const std::vector<std::string>& row_of(const data::CsvRows& rows, const std::string& first) {
     for (const auto& r : rows)
       if (!r.empty() && r[0] == first) return r;
@@ -137,6 +147,91 @@ class Report : public ::testing::Test {
     for (const auto& r : rows)
       if (r.size() > 2 && r[1] == a && r[2] == b) return r;
     throw std::runtime_error("no row " + a + " " + b);
+  }
+
+  // Issue 23's injection vectors: task names (results.json) and class names (the data file's
+  // label classes) that gnuplot used to run as shell commands. One report over all of them,
+  // made on first use.
+  static const std::vector<std::string>& hostile_tasks() {
+    static const std::vector<std::string> tasks = {
+        "t1`touch X1`",
+        "t2\";system(\"touch X2\");\"",
+        "t3';system('touch X3');'",
+        "t4 a,b|c\"<b>\nsecond line @t1",  // no data labels: Figures 4 and 5 only
+    };
+    return tasks;
+  }
+  static const std::vector<std::string>& hostile_classes() {
+    static const std::vector<std::string> classes = {"CD`touch X4`", "HYP';system('touch X5');'",
+                                                     "MI\",system(\"touch X6\"),\"", "'NORM' @png_out", "STTC 50%d\\"};
+    return classes;
+  }
+  // The fixture's file with labels/<task> for the first three hostile tasks (the first with the
+  // hostile class names), written through the HDF5 C API as preprocess writes labels.
+  static std::string hostile_h5() {
+    const std::string out = *dir_ / "hostile.h5";
+    fs::copy_file(h5_, out, fs::copy_options::overwrite_existing);
+    const data::LabelMatrix labels = data::read_labels(h5_, kTask);
+    const hid_t file = H5Fopen(out.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    EXPECT_GE(file, 0);
+    const hid_t group = H5Gopen2(file, data::layout::kLabelsGroup, H5P_DEFAULT);
+    for (size_t t = 0; t < 3; ++t) {
+      const hsize_t dims[2] = {static_cast<hsize_t>(labels.n_records), labels.classes.size()};
+      const hid_t space = H5Screate_simple(2, dims, nullptr);
+      const hid_t ds = H5Dcreate2(group, hostile_tasks()[t].c_str(), H5T_STD_U8LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                                  H5P_DEFAULT);
+      EXPECT_GE(ds, 0) << hostile_tasks()[t];
+      EXPECT_GE(H5Dwrite(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, labels.values.data()), 0);
+      data::h5_write_attribute_strings(ds, data::layout::kClassesAttr, t == 0 ? hostile_classes() : labels.classes);
+      H5Dclose(ds);
+      H5Sclose(space);
+    }
+    H5Gclose(group);
+    H5Fclose(file);
+    return out;
+  }
+  static const ecg::testing::CommandResult& hostile_report() {
+    static ecg::testing::CommandResult* result = nullptr;
+    if (result) return *result;
+    const std::string h5 = hostile_h5();
+    const std::vector<std::tuple<int, int, double, double>> lp_ft = {{1, 1, 0.6, 0.4}, {2, 1, 0.7, 0.5}, {2, 2, 0.8, 0.6}};
+    const std::vector<std::tuple<int, int, double, double>> ft = {{2, 1, 0.65, 0.45}, {2, 2, 0.75, 0.52}};
+    for (size_t t = 0; t < hostile_tasks().size(); ++t) {
+      const std::string& task = hostile_tasks()[t];
+      const std::vector<std::string> names = t == 0 ? hostile_classes() : std::vector<std::string>{};
+      const int ft_seed = t == 3 ? 1 : 0;  // the fourth task has no pair: no Figure 2 (no labels)
+      const std::string p = fmt::format("h{}_", t);
+      write_run({p + "pt", "post-train", 0.1, 1, 1.0, 0, 0.85, 0.55, 2, 2, lp_ft, std::nullopt, 0.8, task, "hostile", names, h5});
+      write_run({p + "ft", "fine-tune", 0, 0, 1.0, ft_seed, 0.80, 0.50, 2, 2, ft, std::nullopt, 0.4, task, "hostile", names, h5});
+      write_run({p + "pt5", "post-train", 0.1, 1, 0.5, 0, 0.75, 0.45, 2, 1, lp_ft, std::nullopt, 0.6, task, "hostile", names, h5});
+      write_run({p + "ft5", "fine-tune", 0, 0, 0.5, ft_seed, 0.70, 0.40, 2, 1, ft, std::nullopt, 0.3, task, "hostile", names, h5});
+      write_run({p + "wosd", "post-train", 0, 1, 1.0, 0, 0.83, 0.53, 2, 1, lp_ft, std::nullopt, 0.6, task, "hostile", names, h5});
+      write_run({p + "wolp", "post-train", 0.1, 0, 1.0, 0, 0.82, 0.52, 2, 2, ft, std::nullopt, 0.6, task, "hostile", names, h5});
+    }
+    // gnuplot runs in the output folder; the shell of a `touch` would run there.
+    result = new ecg::testing::CommandResult(
+        run_ecgdist(fmt::format("report {} --out {} --bootstrap 20", *dir_ / "hostile", *dir_ / "hostile_out")));
+    return *result;
+  }
+  // Every file named `name` anywhere under the test's folder or in the working directory.
+  static std::vector<std::string> files_named(const std::string& name) {
+    std::vector<std::string> found;
+    for (const auto& e : fs::recursive_directory_iterator(dir_->path()))
+      if (e.path().filename() == name) found.push_back(e.path().string());
+    if (fs::exists(fs::current_path() / name)) found.push_back((fs::current_path() / name).string());
+    return found;
+  }
+  // The four figures of `task` exist under their derived file names.
+  static void expect_figures_of(const std::string& task, bool with_pair) {
+    const std::string stem = file_stem(task);
+    EXPECT_EQ(stem.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"),
+              std::string::npos)
+        << stem;
+    std::vector<std::string> figures = {"fig4_data_efficiency_", "fig5_ablation_"};
+    if (with_pair) figures.insert(figures.end(), {"fig2_per_label_", "fig3_validation_"});
+    for (const auto& fig : figures)
+      for (const char* ext : {".png", ".svg", ".csv", ".gp"})
+        EXPECT_TRUE(fs::exists(*dir_ / ("hostile_out/" + fig + stem + ext))) << fig << stem << ext;
   }
 
   static TempDir* dir_;
@@ -205,11 +300,11 @@ TEST_F(Report, Figure2EqualsComparesPairedBootstrap) {
   ASSERT_EQ(rows.size(), classes_.size() + 1);
   for (size_t k = 0; k < classes_.size(); ++k) {
     const auto& r = rows[k + 1];
-    EXPECT_EQ(r[0], classes_[k]);
-    EXPECT_EQ(r[2], csv_number(expected[k].auroc));
-    EXPECT_EQ(r[3], csv_number(expected[k].auroc_lower));
-    EXPECT_EQ(r[4], csv_number(expected[k].auroc_upper));
-    EXPECT_EQ(r[8], csv_number(expected[k].auprc_upper));
+    EXPECT_EQ(r[9], classes_[k]);
+    EXPECT_EQ(r[1], csv_number(expected[k].auroc));
+    EXPECT_EQ(r[2], csv_number(expected[k].auroc_lower));
+    EXPECT_EQ(r[3], csv_number(expected[k].auroc_upper));
+    EXPECT_EQ(r[7], csv_number(expected[k].auprc_upper));
   }
   // The better predictions of post-train show as positive differences on most labels.
   int positive = 0;
@@ -377,6 +472,93 @@ TEST_F(Report, HeadlessBrowserShowsEveryFigure) {
   ASSERT_TRUE(fs::exists(shot)) << r.output;
   EXPECT_GT(fs::file_size(shot), 20000u);
   EXPECT_GT(distinct_colours(shot), 20) << "the screenshot looks blank";
+}
+
+// --- Issue 23: text from the inputs is data, never gnuplot or shell code ---
+
+TEST_F(Report, BackquotesInATaskNameRunNothing) {
+  const auto& r = hostile_report();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(files_named("X1"), std::vector<std::string>{});
+  expect_figures_of(hostile_tasks()[0], true);
+  // The title is a single-quoted gnuplot literal holding the name as it is.
+  const std::string gp = text_of(*dir_ / ("hostile_out/fig3_validation_" + file_stem(hostile_tasks()[0]) + ".gp"));
+  EXPECT_NE(gp.find("title 't1`touch X1`: validation macro metrics"), std::string::npos) << gp;
+}
+
+TEST_F(Report, DoubleQuotedSystemCallInATaskNameRunsNothing) {
+  const auto& r = hostile_report();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(files_named("X2"), std::vector<std::string>{});
+  expect_figures_of(hostile_tasks()[1], true);
+}
+
+TEST_F(Report, SingleQuotedSystemCallInATaskNameRunsNothing) {
+  const auto& r = hostile_report();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(files_named("X3"), std::vector<std::string>{});
+  expect_figures_of(hostile_tasks()[2], true);
+  const std::string gp = text_of(*dir_ / ("hostile_out/fig4_data_efficiency_" + file_stem(hostile_tasks()[2]) + ".gp"));
+  EXPECT_NE(gp.find(R"('t3'."\047".';system('."\047".'touch X3'."\047".');'."\047".': test macro metrics)"), std::string::npos)
+      << gp;
+}
+
+TEST_F(Report, ClassNamesOnFigure2AreDrawnNotRun) {
+  const auto& r = hostile_report();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* canary : {"X4", "X5", "X6"}) EXPECT_EQ(files_named(canary), std::vector<std::string>{}) << canary;
+  // gnuplot drew the names as given: they are in the SVG's text.
+  const std::string svg = text_of(*dir_ / ("hostile_out/fig2_per_label_" + file_stem(hostile_tasks()[0]) + ".svg"));
+  EXPECT_NE(svg.find("CD`touch X4`"), std::string::npos);
+  EXPECT_NE(svg.find("NORM"), std::string::npos);
+  EXPECT_NE(svg.find(" @png_out"), std::string::npos);  // not expanded as a gnuplot macro
+  // Each label is the last field of its row, whole, and the numbers before it stay in place.
+  const auto rows = csv(*dir_ / ("hostile_out/fig2_per_label_" + file_stem(hostile_tasks()[0]) + ".csv"));
+  ASSERT_EQ(rows.size(), hostile_classes().size() + 1);
+  for (size_t k = 0; k < hostile_classes().size(); ++k) {
+    ASSERT_EQ(rows[k + 1].size(), 10u);
+    EXPECT_EQ(rows[k + 1][9], hostile_classes()[k]);
+  }
+}
+
+TEST_F(Report, ControlCharactersAndSeparatorsInATaskNameKeepFilesWhole) {
+  const auto& r = hostile_report();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string& task = hostile_tasks()[3];
+  expect_figures_of(task, false);
+  // The newline cannot end the gnuplot command or the script's comment line.
+  const std::string gp = text_of(*dir_ / ("hostile_out/fig5_ablation_" + file_stem(task) + ".gp"));
+  EXPECT_NE(gp.find("'t4 a,b|c\"<b>?second line @t1: ablations"), std::string::npos) << gp;
+  // table.csv: the name is one quoted field; table.md: '|' escaped, HTML as entities, one line.
+  const auto rows = csv(*dir_ / "hostile_out/table.csv");
+  size_t found = 0;
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.size(), rows[0].size());
+    found += !row.empty() && row[0] == task;
+  }
+  EXPECT_EQ(found, 6u);  // post-train and fine-tune at 100 % and 50 %, w/o SD, w/o LP
+  const std::string md = text_of(*dir_ / "hostile_out/table.md");
+  // Each of its six rows is one line starting with the escaped name.
+  size_t rows_md = 0;
+  for (size_t at = md.find("| t4 a,b\\|c\"&lt;b&gt; second line @t1 |"); at != std::string::npos;
+       at = md.find("| t4 a,b\\|c\"&lt;b&gt; second line @t1 |", at + 1)) {
+    EXPECT_EQ(md[at - 1], '\n');
+    ++rows_md;
+  }
+  EXPECT_EQ(rows_md, 6u) << md;
+}
+
+TEST(PlotText, LiteralsAndFileStems) {
+  EXPECT_EQ(gnuplot_literal("a'b`c`\n"), R"('a'."\047".'b`c`?')");
+  // Neither '' (three leading quotes are misread) nor "'" (macros after it would expand).
+  EXPECT_EQ(gnuplot_literal("'x @y"), R"(''."\047".'x @y')");
+  EXPECT_EQ(file_stem("superdiagnostic"), "superdiagnostic");
+  EXPECT_NE(file_stem("a b"), file_stem("a_b"));
+  EXPECT_EQ(file_stem("a b").substr(0, 4), "a_b-");
+  EXPECT_EQ(file_stem("-rf").substr(0, 4), "_rf-");   // never an option-like name
+  EXPECT_EQ(file_stem("").size(), 9u);                 // "x" + 8 hex digits
+  EXPECT_LE(file_stem(std::string(5000, 'a')).size(), 49u);
+  EXPECT_NO_THROW(check_distinct_stems({"a", "a", "a b", "a_b"}, "tasks"));  // the same text is one task
 }
 
 }  // namespace

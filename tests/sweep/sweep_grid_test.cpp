@@ -90,6 +90,45 @@ TEST(SweepGrid, RefusesWhatWouldRunTheWrongGridNamingTheField) {
   EXPECT_NE(refusal(R"({"data": "d", "tasks": ["form"], "ranks": 0})").find("field ranks"), std::string::npos);
 }
 
+// Hostile and careless grids (issue 23): integers are range-checked on the JSON number (a seed of
+// -1 used to become 18446744073709551615, ranks 4294967297 became 1), fractions are compared as
+// the folder names they make, and a huge grid is refused before any cell exists.
+TEST(SweepGrid, IntegersAreRangeCheckedNotWrapped) {
+  const std::string base = R"({"data": "d", "tasks": ["form"], )";
+  EXPECT_NE(refusal(base + R"("seeds": [-1]})").find("field seeds: -1 is not an integer in [0, "), std::string::npos)
+      << refusal(base + R"("seeds": [-1]})");
+  EXPECT_NE(refusal(base + R"("seeds": [1.5]})").find("field seeds: 1.5"), std::string::npos);
+  EXPECT_NE(refusal(base + R"("seeds": [18446744073709551615]})").find("field seeds"), std::string::npos);
+  EXPECT_NE(refusal(base + R"("ranks": 4294967297})").find("field ranks: 4294967297 is not an integer in [1, 4096]"),
+            std::string::npos);
+  EXPECT_NE(refusal(base + R"("threads": -2})").find("field threads"), std::string::npos);
+  EXPECT_NE(refusal(base + R"("lp_epochs": 4294967297})").find("field lp_epochs"), std::string::npos);
+  const SweepGrid g = parse_grid("/grids/g.json", base + R"("seeds": [0, 9007199254740991]})");
+  EXPECT_EQ(g.seeds.back(), 9007199254740991u);
+}
+
+TEST(SweepGrid, FractionsThatShareAFolderAreDuplicates) {
+  const std::string why =
+      refusal(R"({"data": "d", "tasks": ["form"], "fractions": [0.1, 0.1000001]})");
+  EXPECT_NE(why.find("field fractions"), std::string::npos) << why;
+  EXPECT_NE(why.find("twice"), std::string::npos) << why;
+  // Distinct folder names stay distinct cells.
+  const SweepGrid g = parse_grid("/grids/g.json", R"({"data": "d", "tasks": ["form"], "fractions": [0.1, 0.15]})");
+  const auto cells = grid_cells(g, "/s");
+  EXPECT_NE(cells[0].dir, cells[4].dir);
+}
+
+TEST(SweepGrid, AGridOverTheCellLimitIsRefusedBeforeAnyCell) {
+  // 2 tasks x 4 variants x 10 fractions x 200 seeds = 16,000 cells > 10,000.
+  std::string seeds;
+  for (int s = 0; s < 200; ++s) seeds += (s ? "," : "") + std::to_string(s);
+  const std::string text = R"({"data": "d", "tasks": ["form", "rhythm"], "seeds": [)" + seeds + "]}";
+  const std::string why = refusal(text);
+  EXPECT_NE(why.find("16000 cells"), std::string::npos) << why;
+  EXPECT_NE(why.find("--max-cells"), std::string::npos) << why;
+  EXPECT_EQ(grid_cells(parse_grid("/grids/g.json", text, 16000), "/s").size(), 16000u);
+}
+
 TEST(SweepGrid, ACellRunWithOtherArgumentsIsRefusedNotReported) {
   ecg::testing::TempDir dir;
   const std::string grid_path = dir / "g.json";

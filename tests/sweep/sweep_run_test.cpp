@@ -84,4 +84,18 @@ TEST(SweepRun, ABadGridIsAOneLineError) {
   EXPECT_FALSE(fs::exists(dir / "out/sweep.csv"));
 }
 
+TEST(SweepRun, AHugeGridWritesNothingAndTheFlagRaisesTheLimit) {
+  ecg::testing::TempDir dir;
+  std::string seeds;
+  for (int s = 0; s < 3000; ++s) seeds += (s ? "," : "") + std::to_string(s);
+  write_text_file(dir / "grid.json", R"({"data": "d.h5", "tasks": ["form"], "fractions": [1], "seeds": [)" + seeds + "]}");
+  auto r = run_ecgdist("sweep " + (dir / "grid.json") + " --out " + (dir / "out"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("12000 cells"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "out"));
+  r = run_ecgdist("sweep " + (dir / "grid.json") + " --out " + (dir / "out") + " --max-cells 12000 --count");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("12000"), std::string::npos) << r.output;
+}
+
 }  // namespace
