@@ -4,6 +4,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/fnv1a.h"
 
 namespace ecg::eval {
 
@@ -53,25 +54,6 @@ void write_json_file(const std::string& path, const nlohmann::json& value) {
   write_file_atomically(path, value.dump(2) + "\n", "JSON");
 }
 
-namespace {
-
-class Fnv1a64 {
- public:
-  void byte(uint8_t b) {
-    hash_ ^= b;
-    hash_ *= 0x100000001b3ULL;
-  }
-  void u64(uint64_t v) {
-    for (int k = 0; k < 8; ++k) byte(static_cast<uint8_t>(v >> (8 * k)));
-  }
-  uint64_t value() const { return hash_; }
-
- private:
-  uint64_t hash_ = 0xcbf29ce484222325ULL;
-};
-
-}  // namespace
-
 std::string test_labels_fnv1a64(const std::vector<int64_t>& ecg_ids, const std::vector<std::string>& classes,
                                 const std::vector<float>& targets) {
   const size_t c = classes.size();
@@ -81,7 +63,7 @@ std::string test_labels_fnv1a64(const std::vector<int64_t>& ecg_ids, const std::
   h.u64(ecg_ids.size());
   h.u64(c);
   for (const auto& name : classes) {
-    for (char ch : name) h.byte(static_cast<uint8_t>(ch));
+    h.bytes(name);
     h.byte(0);
   }
   for (size_t i = 0; i < ecg_ids.size(); ++i) {

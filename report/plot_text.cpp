@@ -6,6 +6,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "common/fnv1a.h"
 
 namespace ecg::report {
 namespace {
@@ -19,15 +20,11 @@ bool is_stem_char(char c) {
          c == '-';
 }
 
-// FNV-1a, 64 bits: stable across runs and machines (std::hash is neither), which keeps a
-// report's file names the same when it is made again.
-uint64_t fnv1a(const std::string& text) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
+// Stable across runs and machines, so a report made again keeps its file names.
+uint64_t fnv1a_of(const std::string& text) {
+  Fnv1a64 h;
+  h.bytes(text);
+  return h.value();
 }
 
 constexpr size_t kMaxPlainStem = 48;
@@ -70,7 +67,7 @@ std::string file_stem(const std::string& text) {
     prefix += is_stem_char(c) && !(prefix.empty() && c == '-') ? c : '_';
   }
   return fmt::format("{}{}{:08x}", prefix, prefix.empty() ? "x" : "-",
-                     static_cast<uint32_t>(fnv1a(text) >> 32));
+                     static_cast<uint32_t>(fnv1a_of(text) >> 32));
 }
 
 void check_distinct_stems(const std::vector<std::string>& texts, const std::string& what) {

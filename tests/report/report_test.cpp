@@ -555,6 +555,7 @@ TEST(PlotText, LiteralsAndFileStems) {
   EXPECT_EQ(file_stem("superdiagnostic"), "superdiagnostic");
   EXPECT_NE(file_stem("a b"), file_stem("a_b"));
   EXPECT_EQ(file_stem("a b").substr(0, 4), "a_b-");
+  EXPECT_EQ(file_stem("t1`touch X`"), "t1_touch_X_-67fca964");  // docs/report.md's example
   EXPECT_EQ(file_stem("-rf").substr(0, 4), "_rf-");   // never an option-like name
   EXPECT_EQ(file_stem("").size(), 9u);                 // "x" + 8 hex digits
   EXPECT_LE(file_stem(std::string(5000, 'a')).size(), 49u);
