@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "common/error.h"
+#include "common/json_integer.h"
 #include "eval/run_files.h"
 
 namespace ecg::eval {
@@ -60,9 +61,10 @@ std::optional<CatalogRun> read_catalog_run(const fs::path& dir) {
   run.task = run.results.at("task").get<std::string>();
   const nlohmann::json& settings = run.results.at("settings");
   run.fraction = number_field(settings, "train_fraction", results_path);
-  const double seed = number_field(settings, "seed", results_path);
-  ECG_CHECK(seed >= 0, "{}: settings.seed must not be negative", results_path);
-  run.seed = settings.at("seed").get<uint64_t>();
+  const std::optional<int64_t> seed =
+      settings.contains("seed") ? json_integer_in(settings.at("seed"), 0, kMaxExactJsonInteger) : std::nullopt;
+  ECG_CHECK(seed.has_value(), "{}: settings.seed must be an integer in [0, {}]", results_path, kMaxExactJsonInteger);
+  run.seed = static_cast<uint64_t>(*seed);
 
   const fs::path cell = dir / "sweep_cell.json";
   if (fs::exists(cell)) {

@@ -131,10 +131,13 @@ nlohmann::json run_summary(const RunOutcome& r) {
           {"dir", r.dir},
           {"recipe", r.results.value("recipe", "")},
           {"init", settings.value("init", "")},
-          {"train_fraction", settings.value("train_fraction", 1.0)},
-          {"drop_path", settings.value("drop_path", 0.0)},
-          {"lp_epochs", settings.value("lp_epochs", 0)},
-          {"seed", settings.value("seed", 0)},
+          // Passed through as written: a summary shows these, it does not compute with them, and a
+          // conversion (get<int> of 1e300) is where a hostile results.json could reach undefined
+          // behaviour (found by run_dir_fuzz).
+          {"train_fraction", settings.value("train_fraction", nlohmann::json(1.0))},
+          {"drop_path", settings.value("drop_path", nlohmann::json(0.0))},
+          {"lp_epochs", settings.value("lp_epochs", nlohmann::json(0))},
+          {"seed", settings.value("seed", nlohmann::json(0))},
           {"macro_auroc", metric("macro_auroc")},
           {"macro_auroc_ci", metric("macro_auroc_ci")},
           {"macro_auprc", metric("macro_auprc")},

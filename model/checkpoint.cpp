@@ -32,9 +32,10 @@ LoadedCheckpoint read_checkpoint(const std::string& path, torch::optim::Optimize
   LoadedCheckpoint out;
   out.meta = nlohmann::json::parse(meta_value.toStringRef());
   ECG_CHECK(out.meta.value("format", "") == kCheckpointFormat, "{}: unknown checkpoint format", path);
-  ECG_CHECK(out.meta.value("format_version", 0) == kCheckpointVersion,
+  // Compared as JSON: a conversion to int of a hostile 1e300 would be undefined behaviour.
+  ECG_CHECK(out.meta.value("format_version", nlohmann::json()) == kCheckpointVersion,
             "{}: checkpoint format version {} is not supported (expected {})", path,
-            out.meta.value("format_version", 0), kCheckpointVersion);
+            out.meta.value("format_version", nlohmann::json()).dump(), kCheckpointVersion);
   torch::serialize::InputArchive tensors;
   ECG_CHECK(archive.try_read(kStateKey, tensors), "{}: checkpoint has no model state", path);
   auto names = out.meta.at("state_names").get<std::vector<std::string>>();

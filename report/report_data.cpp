@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json_integer.h"
 #include "data/csv_table.h"
 #include "eval/run_files.h"
 
@@ -38,9 +40,10 @@ double mean(const std::vector<double>& v) {
 }
 
 int int_field(const nlohmann::json& results, const char* field, const std::string& file) {
-  ECG_CHECK(results.contains(field) && results.at(field).is_number_integer(), "{}: '{}' missing or not an integer",
-            file, field);
-  return results.at(field).get<int>();
+  const std::optional<int64_t> v =
+      results.contains(field) ? json_integer_in(results.at(field), 0, std::numeric_limits<int>::max()) : std::nullopt;
+  ECG_CHECK(v.has_value(), "{}: '{}' missing or not an integer in [0, {}]", file, field, std::numeric_limits<int>::max());
+  return static_cast<int>(*v);
 }
 
 }  // namespace
@@ -239,8 +242,9 @@ ValidationCurve validation_curve(const CatalogRun& run) {
     c.best = p.stage == best_stage && p.epoch == best_epoch;
     curve.points.push_back(c);
   }
-  if (run.results.contains("early_stop_epoch") && run.results.at("early_stop_epoch").is_number_integer())
-    curve.early_stop_epoch = run.results.at("early_stop_epoch").get<int>();
+  if (run.results.contains("early_stop_epoch")) {
+    if (auto e = json_integer_in(run.results.at("early_stop_epoch"), 0, std::numeric_limits<int>::max())) curve.early_stop_epoch = static_cast<int>(*e);
+  }
   return curve;
 }
 

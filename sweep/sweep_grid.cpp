@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json_integer.h"
 #include "data/csv_table.h"
 #include "data/hdf5_layout.h"
 
@@ -57,12 +58,9 @@ std::vector<T> list_field(const json& j, const std::string& file, const char* fi
 // An integer field in [lo, hi]. nlohmann's get<int>() would wrap 4294967297 to 1 and get<uint64_t>()
 // -1 to 18446744073709551615, so the range is checked on the JSON number itself.
 int64_t integer_in(const json& v, int64_t lo, int64_t hi, const std::string& file, const std::string& field) {
-  const bool in_range = (v.is_number_unsigned() && v.get<uint64_t>() <= static_cast<uint64_t>(hi) &&
-                         static_cast<int64_t>(v.get<uint64_t>()) >= lo) ||
-                        (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() >= lo &&
-                         v.get<int64_t>() <= hi);
-  ECG_CHECK(in_range, "{}: field {}: {} is not an integer in [{}, {}]", file, field, v.dump(), lo, hi);
-  return v.is_number_unsigned() ? static_cast<int64_t>(v.get<uint64_t>()) : v.get<int64_t>();
+  const std::optional<int64_t> value = json_integer_in(v, lo, hi);
+  ECG_CHECK(value.has_value(), "{}: field {}: {} is not an integer in [{}, {}]", file, field, v.dump(), lo, hi);
+  return *value;
 }
 
 std::vector<double> default_fractions() {

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "common/json_integer.h"
 #include "eval/run_catalog.h"
 
 namespace ecg::sweep {
@@ -47,7 +48,7 @@ struct SweepGrid {
 // above 2^53 would not survive results.json's doubles in other tools).
 constexpr size_t kDefaultMaxCells = 10000;
 constexpr size_t kMaxGridBytes = 1u << 20;
-constexpr int64_t kMaxSeed = (int64_t{1} << 53) - 1;
+constexpr int64_t kMaxSeed = kMaxExactJsonInteger;
 
 // Reads and checks the grid; an error names the file and the field (unknown fields are errors:
 // a misspelt "seed" must not silently run one seed). Integers are range-checked (a seed of -1 is

@@ -105,6 +105,18 @@ TEST(RunCatalog, ErrorsNameTheFile) {
   EXPECT_NE(error_of([&] { find_runs({dir.path()}); }).find(dir / "bad/sweep_cell.json: variant: unknown variant"),
             std::string::npos);
   std::filesystem::remove(dir / "bad/sweep_cell.json");
+  // A seed that is not an integer in [0, 2^53 - 1] is named, never converted (1e300 to uint64 is
+  // undefined behaviour; -1 would wrap).
+  for (const nlohmann::json& seed : {nlohmann::json(1e300), nlohmann::json(-1), nlohmann::json(2.5),
+                                     nlohmann::json(uint64_t{1} << 60)}) {
+    auto bad_seed = settings("post-train", 0.1, 5);
+    bad_seed["seed"] = seed;
+    write_run(dir / "bad", bad_seed);
+    EXPECT_NE(error_of([&] { find_runs({dir.path()}); })
+                  .find(dir / "bad/results.json: settings.seed must be an integer in [0, 9007199254740991]"),
+              std::string::npos)
+        << seed.dump();
+  }
   auto s = settings("post-train", 0.1, 5);
   s.erase("train_fraction");
   write_run(dir / "bad", s);

@@ -53,6 +53,20 @@ TEST(RunComparison, AMetricMissingFromTheTestBlockIsNotAvailable) {
   EXPECT_NE(table.find("| a | fine-tune | n/a | 0.700"), std::string::npos) << table;
 }
 
+// Found by run_dir_fuzz in CI: settings.lp_epochs 1e300 was converted to int (undefined behaviour).
+// A summary shows the settings as written, whatever their type.
+TEST(RunComparison, SettingsOutOfAnyIntegerRangeArePassedThroughNotConverted) {
+  auto results = nlohmann::json::parse(kResults);
+  results["settings"]["lp_epochs"] = 1e300;
+  results["settings"]["seed"] = -1e300;
+  results["settings"]["drop_path"] = "0.1";
+  const nlohmann::json row = run_summary(parse_run("runs/a", results.dump(), kPredictions));
+  EXPECT_EQ(row["lp_epochs"], 1e300);
+  EXPECT_EQ(row["seed"], -1e300);
+  EXPECT_EQ(row["drop_path"], "0.1");
+  EXPECT_EQ(run_summary(parse_run("runs/a", kResults, kPredictions))["lp_epochs"], 0);
+}
+
 TEST(RunComparison, RefusesWhatIsNotAFinishedTrainRunNamingTheFile) {
   auto refused = [](const std::string& results, const std::string& predictions) -> std::string {
     try {
