@@ -19,8 +19,8 @@
 #include "common/log.h"
 #include "data/hdf5_writer.h"
 #include "data/preprocess.h"
-#include "data/scp_statements.h"
-#include "data/wfdb.h"
+#include "data/formats/scp_statements.h"
+#include "data/formats/wfdb.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // 64-bit FNV-1a: a hash that is the same on every machine and in every run (std::hash is
-// neither), for names derived from user text (report/plot_text.h) and for fingerprints written
+// neither), for names derived from user text (experiments/report/plot_text.h) and for fingerprints written
 // into run files (eval/run_outputs.h: results.json test_data). Not for anything adversarial
 // beyond telling apart what a user gave.
 #pragma once

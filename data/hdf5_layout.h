@@ -5,7 +5,7 @@
 #include <array>
 #include <string>
 
-#include "data/leads.h"
+#include "data/formats/leads.h"
 
 namespace ecg::data::layout {
 
@@ -29,7 +29,7 @@ inline constexpr const char* kSourceAttr = "source";               // string
 inline constexpr const char* kFormatVersionAttr = "format_version";  // int
 inline constexpr const char* kManifestAttr = "preprocessing";      // JSON string (Manifest)
 
-// /signals rows are in data::kLeadOrder (data/leads.h).
+// /signals rows are in data::kLeadOrder (data/formats/leads.h).
 using data::kLeadOrder;
 using data::kNumLeads;
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "data/h5.h"
-#include "data/labels.h"
+#include "data/formats/labels.h"
 #include "data/manifest.h"
 
 namespace ecg::data {

@@ -17,10 +17,10 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "data/hdf5_writer.h"
-#include "data/labels.h"
-#include "data/ptbxl_database.h"
-#include "data/resample.h"
-#include "data/scp_statements.h"
+#include "data/formats/labels.h"
+#include "data/formats/ptbxl_database.h"
+#include "data/signal/resample.h"
+#include "data/formats/scp_statements.h"
 
 namespace ecg::data {
 namespace {

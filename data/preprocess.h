@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "data/bandpass.h"
+#include "data/signal/bandpass.h"
 #include "data/hdf5_layout.h"
 #include "data/manifest.h"
-#include "data/wfdb.h"
+#include "data/formats/wfdb.h"
 
 namespace ecg::data {
 

@@ -8,7 +8,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
-#include "data/csv_table.h"
+#include "data/formats/csv_table.h"
 #include "data/dataset_info.h"
 #include "eval/run_files.h"
 #include "eval/run_outputs.h"
@@ -39,7 +39,7 @@ std::string fmt_difference(const nlohmann::json& d) {
                      number_or_nan(d.at("p_value")));
 }
 
-// The run's input profile (finetune/input_profile.h writes it into the settings); a run written
+// The run's input profile (trainer/finetune/input_profile.h writes it into the settings); a run written
 // before --profile existed was trained with the default pipeline.
 std::string profile_of(const RunOutcome& run) {
   const nlohmann::json& results = run.results;
@@ -207,7 +207,7 @@ namespace {
 
 // Same record ids and classes do not make the same test labels: a relabelled (or re-derived) file
 // would score every run against labels it was never tested on. Each run's results.json records
-// the hash of the labels it was tested on (finetune/results_json.cpp); `targets` are --data's.
+// the hash of the labels it was tested on (trainer/finetune/results_json.cpp); `targets` are --data's.
 void check_tested_on(const std::vector<RunOutcome>& runs, const std::vector<float>& targets, const std::string& data) {
   const std::string ours = test_labels_fnv1a64(runs.front().ecg_ids, runs.front().classes, targets);
   for (const auto& run : runs) {

@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "common/error.h"
-#include "data/csv_table.h"
+#include "data/formats/csv_table.h"
 
 namespace fs = std::filesystem;
 

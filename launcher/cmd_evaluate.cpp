@@ -1,10 +1,11 @@
 // `ecgdist evaluate`: score a split of a preprocessed file with an existing checkpoint.
 #include <memory>
 
-#include "finetune/inference.h"
+#include "data/hdf5_layout.h"
 #include "launcher/command_registry.h"
 #include "launcher/distributed_session.h"
 #include "launcher/engine_cli.h"
+#include "trainer/finetune/inference.h"
 
 namespace ecg::launcher {
 namespace {
@@ -15,7 +16,7 @@ const RegisterCommand kRegister{CommandSpec{
       auto o = std::make_shared<finetune::EvaluateOptions>();
       sub.add_option("--data", o->data, "preprocessed HDF5 file")->required();
       sub.add_option("--task", o->task, "task whose labels to score against")
-          ->check(CLI::IsMember({"all", "diagnostic", "subdiagnostic", "superdiagnostic", "form", "rhythm"}));
+          ->check(CLI::IsMember(data::layout::kTasks));
       sub.add_option("--checkpoint", o->checkpoint, "ecgdist checkpoint or ST-MEM torch.save with a head")
           ->required();
       sub.add_option("--out", o->out, "output directory")->required();

@@ -1,9 +1,10 @@
 // `ecgdist predict`: probabilities for new recordings with a trained checkpoint.
 #include <memory>
 
-#include "finetune/inference.h"
 #include "launcher/command_registry.h"
+#include "launcher/distributed_session.h"
 #include "launcher/engine_cli.h"
+#include "trainer/finetune/inference.h"
 
 namespace ecg::launcher {
 namespace {
@@ -26,7 +27,11 @@ const RegisterCommand kRegister{CommandSpec{
                    "the checkpoint records no preprocessing (a foreign torch.save file); state that --input FILE.h5 was "
                    "preprocessed like its training data (default: refused; see docs/outputs.md)");
       add_device_option(sub, o->device);
-      return [o]() { return finetune::run_predict(*o); };
+      sub.add_option("--timeout", o->timeout, "seconds before a stuck collective or read is fatal (an .h5 input)");
+      return [o]() {
+        DistributedSession session("mpi", o->timeout);
+        return finetune::run_predict(session.comm(), *o);
+      };
     }}};
 
 }  // namespace

@@ -6,9 +6,10 @@
 #include "launcher/command_registry.h"
 #include "launcher/distributed_session.h"
 #include "launcher/engine_cli.h"
+#include "model/st_mem_config.h"
 #include "monitoring/metrics_cli.h"
-#include "pretrain/pretrain_task.h"
-#include "pretrain/pretrain_options.h"
+#include "trainer/pretrain/pretrain_task.h"
+#include "trainer/pretrain/pretrain_options.h"
 
 namespace ecg::launcher {
 namespace {
@@ -22,7 +23,7 @@ void add_pretrain_options(CLI::App& sub, pretrain::PretrainOptions& o) {
                  "folds held out to report the masked reconstruction loss after each epoch")
       ->delimiter(',');
   sub.add_option("--model", o.model, "tiny|small|base (decoder: 128x2 for tiny, 256x4 otherwise)")
-      ->check(CLI::IsMember({"tiny", "small", "base"}));
+      ->check(CLI::IsMember(model::model_size_names()));
   sub.add_option("--mask-ratio", o.mask_ratio, "fraction of each lead's patches masked");
   sub.add_option("--norm-pix-loss", o.norm_pix_loss, "per-patch normalised targets (true|false)");
   sub.add_option("--epochs", o.epochs, "pretraining epochs");

@@ -1,10 +1,10 @@
 // `ecgdist report RUN_OR_SWEEP... --out DIR`: the paper's results table and Figures 2-5 from
-// finished runs (report/report.h; docs/report.md).
+// finished runs (experiments/report/report.h; docs/report.md).
 #include <memory>
 
 #include "common/error.h"
 #include "launcher/command_registry.h"
-#include "report/report.h"
+#include "experiments/report/report.h"
 
 namespace ecg::launcher {
 namespace {

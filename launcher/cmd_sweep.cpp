@@ -1,5 +1,5 @@
 // `ecgdist sweep GRID`: the paper's grid (tasks x variants x training fractions x seeds) from one
-// JSON file (sweep/sweep_grid.h), run here several cells at a time, finished cells skipped, then
+// JSON file (experiments/sweep/sweep_grid.h), run here several cells at a time, finished cells skipped, then
 // collected into <out>/sweep.csv. slurm/ecgdist-sweep.sbatch runs the same file as an array job
 // through --count and --prepare-cell.
 #include <filesystem>
@@ -10,9 +10,9 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "launcher/command_registry.h"
-#include "sweep/cell_runner.h"
-#include "sweep/sweep_grid.h"
-#include "sweep/sweep_table.h"
+#include "experiments/sweep/cell_runner.h"
+#include "experiments/sweep/sweep_grid.h"
+#include "experiments/sweep/sweep_table.h"
 
 namespace fs = std::filesystem;
 

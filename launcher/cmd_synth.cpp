@@ -1,4 +1,4 @@
-// `ecgdist synth`: write a synthetic PTB-XL directory (see data/synth.h) for demos, tests and
+// `ecgdist synth`: write a synthetic PTB-XL directory (see data/synth/synth.h) for demos, tests and
 // benchmarks without the real data set.
 #include <algorithm>
 #include <memory>
@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
-#include "data/synth.h"
+#include "data/synth/synth.h"
 #include "launcher/command_registry.h"
 
 namespace ecg::launcher {

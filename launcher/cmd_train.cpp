@@ -2,14 +2,16 @@
 // over however many ranks mpirun/srun started.
 #include <memory>
 
+#include "data/hdf5_layout.h"
 #include "launcher/command_registry.h"
 #include "launcher/distributed_session.h"
 #include "launcher/engine_cli.h"
+#include "model/st_mem_config.h"
 #include "monitoring/metrics_cli.h"
-#include "finetune/finetune_task.h"
-#include "finetune/input_profile.h"
-#include "finetune/recipe.h"
-#include "finetune/train_options.h"
+#include "trainer/finetune/finetune_task.h"
+#include "trainer/finetune/input_profile.h"
+#include "trainer/finetune/recipe.h"
+#include "trainer/finetune/train_options.h"
 
 namespace ecg::launcher {
 namespace {
@@ -23,13 +25,13 @@ void add_train_options(CLI::App& sub, finetune::TrainOptions& o) {
       ->transform(CLI::CheckedTransformer(finetune::profiles_by_name()))
       ->default_str(finetune::profile_name(o.profile));
   sub.add_option("--task", o.task, "all|diagnostic|subdiagnostic|superdiagnostic|form|rhythm")
-      ->check(CLI::IsMember({"all", "diagnostic", "subdiagnostic", "superdiagnostic", "form", "rhythm"}));
+      ->check(CLI::IsMember(data::layout::kTasks));
   sub.add_option("--recipe", o.recipe,
                  "post-train (LP init + fine-tune with stochastic depth) | fine-tune | linear-probe")
       ->transform(CLI::CheckedTransformer(finetune::recipes_by_name()))
       ->default_str(finetune::recipe_name(o.recipe));
   sub.add_option("--init", o.init, "encoder checkpoint: ecgdist's or ST-MEM's torch.save encoder.pth");
-  sub.add_option("--model", o.model, "tiny|small|base")->check(CLI::IsMember({"tiny", "small", "base"}));
+  sub.add_option("--model", o.model, "tiny|small|base")->check(CLI::IsMember(model::model_size_names()));
   sub.add_option("--leads", o.leads, "lead names to use, e.g. I,II,V1 (default: all 12)")->delimiter(',');
   sub.add_option("--train-fraction", o.train_fraction, "nested label-stratified fraction of folds 1-8");
   sub.add_option("--lp-epochs", o.lp_epochs, "stage 1 epochs (post-train); 0 = 'w/o LP' ablation");

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "common/error.h"
+#include "trainer/engine/stop_signal.h"
 
 namespace ecg::launcher {
 
@@ -46,7 +47,7 @@ void add_engine_options(CLI::App& sub, engine::EngineOptions& o) {
   sub.add_option("--checksum-every", o.checksum_every_steps,
                  "cross-rank parameter checksum every N steps");
   sub.add_option("--stop-signal", o.stop_signal, "signal that checkpoints and exits: USR1|USR2|TERM|INT")
-      ->check(CLI::IsMember({"USR1", "USR2", "TERM", "INT"}));
+      ->check(CLI::IsMember(engine::stop_signal_names()));
   sub.add_flag("--skip-nonfinite", o.skip_nonfinite,
                "skip (and count) steps with NaN/Inf loss instead of stopping");
   sub.add_option("--max-steps", o.max_steps, "stop like a preemption after N steps (testing aid; 0 = off)");

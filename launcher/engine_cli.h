@@ -4,7 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "engine/engine_options.h"
+#include "trainer/engine/engine_options.h"
 
 namespace ecg::launcher {
 

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "common/error.h"
-#include "data/leads.h"
+#include "data/formats/leads.h"
 #include "model/drop_path.h"
 
 namespace ecg::model {

@@ -9,7 +9,7 @@
 #include <set>
 
 #include "common/error.h"
-#include "data/leads.h"
+#include "data/formats/leads.h"
 
 namespace ecg::model {
 std::vector<std::string> standard_lead_names() { return data::lead_names(); }
@@ -33,19 +33,21 @@ void check_model_input(const std::string& path, int sampling_rate, const std::ve
   }
 }
 
+std::vector<std::string> model_size_names() {
+  std::vector<std::string> names;
+  for (const ModelSize& s : kModelSizes) names.emplace_back(s.name);
+  return names;
+}
+
 StMemConfig StMemConfig::preset(const std::string& size) {
-  StMemConfig c;
-  c.size = size;
-  if (size == "tiny") {
-    c.width = 192, c.depth = 4, c.heads = 3, c.mlp_dim = 768;
-  } else if (size == "small") {
-    c.width = 384, c.depth = 12, c.heads = 6, c.mlp_dim = 1536;
-  } else if (size == "base") {
-    c.width = 768, c.depth = 12, c.heads = 12, c.mlp_dim = 3072;
-  } else {
-    ECG_FAIL("unknown model size '{}' (expected tiny, small or base)", size);
+  for (const ModelSize& s : kModelSizes) {
+    if (size != s.name) continue;
+    StMemConfig c;
+    c.size = size;
+    c.width = s.width, c.depth = s.depth, c.heads = s.heads, c.mlp_dim = s.mlp_dim;
+    return c;
   }
-  return c;
+  ECG_FAIL("unknown model size '{}' (expected one of {})", size, fmt::join(model_size_names(), ", "));
 }
 
 std::vector<int64_t> StMemConfig::lead_indices() const {

@@ -24,6 +24,17 @@ std::vector<std::string> standard_lead_names();
 // standard order (errors name `path` and the field).
 void check_model_input(const std::string& path, int sampling_rate, const std::vector<std::string>& leads);
 
+// The model sizes of ST-MEM's configs, the one list behind --model's choices, preset(), the size a
+// foreign checkpoint is recognised as, and the benchmarks. MLP = 4 D throughout.
+struct ModelSize {
+  const char* name;
+  int64_t width, depth, heads, mlp_dim;
+};
+inline constexpr std::array<ModelSize, 3> kModelSizes = {{{"tiny", 192, 4, 3, 768},
+                                                          {"small", 384, 12, 6, 1536},
+                                                          {"base", 768, 12, 12, 3072}}};
+std::vector<std::string> model_size_names();  // tiny, small, base
+
 struct StMemConfig {
   std::string size = "base";  // "tiny", "small", "base" or "custom"
   int64_t width = 768;
@@ -38,7 +49,7 @@ struct StMemConfig {
   double dropout = 0.0;
   std::vector<std::string> leads = standard_lead_names();
 
-  // tiny (D 192, depth 4, 3 heads), small (384, 12, 6), base (768, 12, 12); MLP = 4 D.
+  // The architecture of one of kModelSizes.
   static StMemConfig preset(const std::string& size);
 
   int64_t seq_len() const { return patch_size * num_patches; }

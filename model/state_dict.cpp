@@ -167,10 +167,8 @@ StMemConfig infer_config(const StateDict& state, const std::string& origin) {
   auto head = state.find("head.weight");
   c.num_classes = head != state.end() && head->second.dim() == 2 ? head->second.size(0) : 1;
   c.size = "custom";
-  for (const char* size : {"tiny", "small", "base"}) {
-    StMemConfig p = StMemConfig::preset(size);
-    if (p.width == c.width && p.depth == c.depth && p.heads == c.heads && p.mlp_dim == c.mlp_dim)
-      c.size = size;
+  for (const ModelSize& s : kModelSizes) {
+    if (s.width == c.width && s.depth == c.depth && s.heads == c.heads && s.mlp_dim == c.mlp_dim) c.size = s.name;
   }
   c.validate();
   return c;

@@ -11,7 +11,7 @@ namespace ecg::model {
 // Optimizer::zero_grad() zeroes the gradients in 1.13; from 2.0 it defaults to set_to_none=true,
 // and AdamW then skips (no moment update, no weight decay) a parameter whose gradient stayed
 // undefined in that step instead of stepping it with a zero gradient. Zeroing keeps one behaviour
-// for both versions (tests/engine/behaviour_golden.py compares against 1.13's numbers).
+// for both versions (tests/trainer/engine/behaviour_golden.py compares against 1.13's numbers).
 inline void zero_grad_keep(torch::optim::Optimizer& optimizer) {
 #if TORCH_VERSION_MAJOR >= 2
   optimizer.zero_grad(/*set_to_none=*/false);

@@ -42,9 +42,8 @@ fi
 
 [ "$PACKAGES_ONLY" = 1 ] && exit 0
 
+# The `release` preset (CMakePresets.json): build/, Release, ccache when installed.
 JOBS=${JOBS:-$(nproc)}
-launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" ${ECGDIST_CMAKE_ARGS:-}
-cmake --build build -j"$JOBS"
+cmake --preset release ${ECGDIST_CMAKE_ARGS:-}
+cmake --build --preset release -j"$JOBS"
 echo "setup: built $(pwd)/build/launcher/ecgdist"

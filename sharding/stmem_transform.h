@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "data/stmem_input.h"
+#include "data/signal/stmem_input.h"
 #include "sharding/prefetcher.h"
 
 namespace ecg::sharding {

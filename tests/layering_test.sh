@@ -7,9 +7,16 @@ set -uo pipefail
 repo=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$repo" || exit 2
 failures=0
-# forbid FOLDER PATTERN WHY: no source under FOLDER has an #include matching PATTERN.
+# forbid FOLDER PATTERN WHY: no source under FOLDER has an #include matching PATTERN. A folder that
+# is missing, or holds no source, is a failure: a rule about nothing would pass silently (a folder
+# moved without this file following it).
 forbid() {
   local hits
+  if [ -z "$(find "$1" \( -name '*.h' -o -name '*.cpp' \) -print -quit 2>/dev/null)" ]; then
+    echo "FAIL: $1: no such folder, or no source in it (the rule '$3' checks nothing)"
+    failures=$((failures + 1))
+    return
+  fi
   hits=$(grep -rnE "^#include [<\"]($2)" "$1" --include='*.h' --include='*.cpp' || true)
   if [ -n "$hits" ]; then
     echo "FAIL: $1 must not include $2 ($3):"
@@ -17,15 +24,20 @@ forbid() {
     failures=$((failures + 1))
   fi
 }
-forbid engine 'finetune/|pretrain/' "the engine includes no task"
-forbid eval 'finetune/|pretrain/|engine/|model/' "eval is below the tasks and knows no model"
-forbid finetune 'pretrain/' "tasks never include each other"
-forbid pretrain 'finetune/' "tasks never include each other"
-forbid sweep 'finetune/|pretrain/|engine/|report/' "the sweep runs ecgdist processes; it links no task"
-forbid report 'finetune/|pretrain/|engine/' "the report reads run folders; it links no task"
-for lib in eval data sharding monitoring comm common sweep report; do
-  forbid "$lib" 'torch/|ATen/|c10/|model/|engine/' "$lib has no LibTorch"
+forbid trainer/engine 'trainer/finetune/|trainer/pretrain/' "the engine includes no task"
+forbid eval 'trainer/|model/' "eval is below the trainer and knows no model"
+forbid trainer/finetune 'trainer/pretrain/' "tasks never include each other"
+forbid trainer/pretrain 'trainer/finetune/' "tasks never include each other"
+forbid experiments/sweep 'trainer/|experiments/report/' "the sweep runs ecgdist processes; it links no task"
+forbid experiments/report 'trainer/|experiments/sweep/' "the report reads run folders; it links no task"
+for lib in eval data sharding monitoring comm common experiments/sweep experiments/report; do
+  forbid "$lib" 'torch/|ATen/|c10/|model/|trainer/' "$lib has no LibTorch"
 done
+# data/'s own kinds: formats and signal processing know no HDF5 file and not each other; the
+# synthetic generator writes formats, never the HDF5 file.
+forbid data/formats 'data/(signal|synth)/|data/[a-z_0-9]+\.h|hdf5\.h' "formats know no HDF5 and no signal processing"
+forbid data/signal 'data/(formats|synth)/|data/[a-z_0-9]+\.h|hdf5\.h' "signal processing is on arrays only"
+forbid data/synth 'data/[a-z_0-9]+\.h|hdf5\.h' "the synthetic PTB-XL is records, not the HDF5 file"
 nccl=$(grep -rlE '^#include "comm/nccl_communicator.h"' --include='*.h' --include='*.cpp' . |
        grep -v '^./build' | grep -vE '^./comm/(make_communicator|nccl_communicator)\.cpp$' || true)
 if [ -n "$nccl" ]; then
@@ -36,4 +48,4 @@ if [ "$failures" -ne 0 ]; then
   echo "$failures layering rule(s) broken"
   exit 1
 fi
-echo "layering: engine/eval/finetune/pretrain and the torch-free libraries keep their one-way dependencies"
+echo "layering: trainer/{engine,finetune,pretrain}, data/{formats,signal,synth}, eval, experiments and the torch-free libraries keep their one-way dependencies"

@@ -24,7 +24,7 @@
 namespace {
 
 struct Options {
-  std::vector<std::string> sizes{"tiny", "small", "base"};
+  std::vector<std::string> sizes = ecg::model::model_size_names();
   int64_t batch = 16;
   int steps = 3;
   int warmup = 1;

@@ -13,7 +13,7 @@
 #include "common/error.h"
 #include "data/dataset_info.h"
 #include "data/hdf5_layout.h"
-#include "data/scp_statements.h"
+#include "data/formats/scp_statements.h"
 #include "tests/data/ptbxl_fixture.h"
 #include "tests/test_util.h"
 

@@ -7,9 +7,9 @@
 #include <functional>
 
 #include "common/error.h"
-#include "data/csv_table.h"
-#include "data/ptbxl_database.h"
-#include "data/scp_statements.h"
+#include "data/formats/csv_table.h"
+#include "data/formats/ptbxl_database.h"
+#include "data/formats/scp_statements.h"
 #include "tests/test_util.h"
 
 namespace {

@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "data/wfdb.h"
+#include "data/formats/leads.h"
+#include "data/formats/wfdb.h"
 #include "tests/test_util.h"
 
 namespace ecg::testing {
@@ -20,11 +21,7 @@ struct FixtureRecord {
   std::string scp_codes;  // Python-dict text, e.g. "{'NORM': 100.0, 'SR': 0.0}"
 };
 
-inline const std::vector<std::string>& ptbxl_lead_names() {
-  static const std::vector<std::string> names = {"I",  "II", "III", "AVR", "AVL", "AVF",
-                                                 "V1", "V2", "V3",  "V4",  "V5",  "V6"};
-  return names;
-}
+inline const std::vector<std::string>& ptbxl_lead_names() { return ecg::data::ptbxl_header_lead_names(); }
 
 // Deterministic ECG-ish ADC values (gain 1000/mV): a few sines whose mix depends on lead and id,
 // plus a DC offset so that filtering visibly matters.

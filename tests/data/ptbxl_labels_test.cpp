@@ -6,9 +6,9 @@
 
 #include "common/error.h"
 #include "data/hdf5_layout.h"
-#include "data/labels.h"
-#include "data/ptbxl_database.h"
-#include "data/scp_statements.h"
+#include "data/formats/labels.h"
+#include "data/formats/ptbxl_database.h"
+#include "data/formats/scp_statements.h"
 #include "tests/test_util.h"
 
 namespace {

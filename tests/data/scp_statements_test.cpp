@@ -1,6 +1,6 @@
 // The embedded SCP statement table is the real PTB-XL one, parsed with the right flags, and bad
 // tables fail with one line naming the file and the fault.
-#include "data/scp_statements.h"
+#include "data/formats/scp_statements.h"
 
 #include <gtest/gtest.h>
 

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <thread>
 
-#include "data/bandpass.h"
-#include "data/resample.h"
+#include "data/signal/bandpass.h"
+#include "data/signal/resample.h"
 
 namespace {
 

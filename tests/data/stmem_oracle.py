@@ -1,4 +1,4 @@
-"""Reference values for data/butterworth.h and data/stmem_input.h, computed with scipy.
+"""Reference values for data/signal/butterworth.h and data/signal/stmem_input.h, computed with scipy.
 
 ST-MEM's downstream input (configs/downstream/st_mem.yaml) is defined by scipy calls:
 butter(5, cutoff, btype, fs=250, output='sos') + sosfiltfilt with its defaults, and a mean/std

@@ -1,5 +1,5 @@
-// ST-MEM's downstream input pipeline (data/butterworth.h, data/stmem_input.h,
-// data/stmem_augment.h): filter design and zero-phase filtering against scipy, the whole eval
+// ST-MEM's downstream input pipeline (data/signal/butterworth.h, data/signal/stmem_input.h,
+// data/signal/stmem_augment.h): filter design and zero-phase filtering against scipy, the whole eval
 // pipeline against a scipy oracle on the real PTB-XL fixture record, crop placement,
 // determinism per (seed, epoch, record), and each RandAugment op's definition.
 #include <gtest/gtest.h>
@@ -15,11 +15,12 @@
 #include <tuple>
 
 #include "common/error.h"
-#include "data/butterworth.h"
+#include "data/signal/butterworth.h"
+#include "data/formats/leads.h"
 #include "data/preprocess.h"
-#include "data/stmem_augment.h"
-#include "data/stmem_input.h"
-#include "data/wfdb.h"
+#include "data/signal/stmem_augment.h"
+#include "data/signal/stmem_input.h"
+#include "data/formats/wfdb.h"
 #include "sharding/epoch_sampler.h"
 #include "tests/test_util.h"
 
@@ -572,8 +573,7 @@ TEST(StMemInput, CostPerTrainCropAndPerEvalRecord) {
     for (int t = 0; t < 5000; ++t)
       adc[static_cast<size_t>(l)][static_cast<size_t>(t)] = static_cast<int16_t>(
           std::lround(rec[static_cast<size_t>(l * 2500 + t / 2)] * 1000.0f));
-  const std::vector<std::string> names = {"I", "II", "III", "AVR", "AVL", "AVF",
-                                          "V1", "V2", "V3", "V4", "V5", "V6"};
+  const std::vector<std::string>& names = ptbxl_header_lead_names();
   write_wfdb_record(dir / "r500", 500.0, names, adc);
   PreprocessOptions o;  // preprocess's defaults: 500 Hz source, band-pass, 250 Hz, z-score
   RecordProcessor proc(o);

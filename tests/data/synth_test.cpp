@@ -1,7 +1,7 @@
 // Synthetic PTB-XL: shape of the directory and the database, determinism, WFDB headers checked
 // against independently computed checksums, Einthoven/Goldberger relations, and signal features
 // that must follow the labels (measured from the rendered signals, not read from the plan).
-#include "data/synth.h"
+#include "data/synth/synth.h"
 
 #include <gtest/gtest.h>
 
@@ -16,7 +16,8 @@
 #include <sstream>
 
 #include "common/error.h"
-#include "data/scp_statements.h"
+#include "data/formats/leads.h"
+#include "data/formats/scp_statements.h"
 #include "tests/test_util.h"
 
 namespace ecg::data::synth {
@@ -252,8 +253,7 @@ TEST_F(SynthDir, AllCodesAndTaskLabelCounts) {
 
 TEST_F(SynthDir, WfdbHeadersHaveCorrectInitialValuesAndChecksums) {
   const std::regex signal_line(R"((\d{5}_lr)\.dat 16 1000\.0\(0\)/mV 16 0 (-?\d+) (\d+) 0 (\S+))");
-  const std::vector<std::string> names = {"I",  "II", "III", "AVR", "AVL", "AVF",
-                                          "V1", "V2", "V3",  "V4",  "V5",  "V6"};
+  const std::vector<std::string>& names = ecg::data::ptbxl_header_lead_names();
   for (int id : {1, 2, 77, 600}) {
     const std::string rec = path(record_filename(id, 100));
     const auto lines = lines_of(ecg::testing::read_text_file(rec + ".hea"));

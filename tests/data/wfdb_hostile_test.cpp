@@ -8,7 +8,7 @@
 #include <functional>
 
 #include "common/error.h"
-#include "data/wfdb.h"
+#include "data/formats/wfdb.h"
 #include "tests/test_util.h"
 
 namespace {

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "common/error.h"
-#include "data/wfdb.h"
+#include "data/formats/wfdb.h"
 #include "tests/test_util.h"
 
 namespace {

@@ -11,8 +11,8 @@
 #include <string>
 
 #include "common/error.h"
-#include "data/ptbxl_database.h"
-#include "data/scp_statements.h"
+#include "data/formats/ptbxl_database.h"
+#include "data/formats/scp_statements.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

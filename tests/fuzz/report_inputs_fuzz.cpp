@@ -3,10 +3,10 @@
 // commands and system() calls found in these names (issue 23). Input: the task name, then class
 // names, separated by NUL bytes (at most 8 classes, 256 bytes each). For every input the real
 // gnuplot (Debian gnuplot-nox) runs twice in a fresh folder:
-//   1. a script that prints each name through report/plot_text.h's gnuplot_literal and uses it as
+//   1. a script that prints each name through experiments/report/plot_text.h's gnuplot_literal and uses it as
 //      a title and (gnuplot_tic_label) a tic label: gnuplot must read each name back exactly (as
 //      printable() shows it), i.e. as data, and draw it without an error;
-//   2. Figures 2 and 3 as `ecgdist report` writes them (report/figures.h), with the fuzzed task as
+//   2. Figures 2 and 3 as `ecgdist report` writes them (experiments/report/figures.h), with the fuzzed task as
 //      the task and the class names as Figure 2's labels.
 // A failing gnuplot (a broken script), a name read back otherwise, or any file in the folder that
 // the report does not write (a `touch` that ran) is a finding: __builtin_trap(). The dictionary
@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "report/figures.h"
-#include "report/gnuplot.h"
-#include "report/plot_text.h"
+#include "experiments/report/figures.h"
+#include "experiments/report/gnuplot.h"
+#include "experiments/report/plot_text.h"
 
 namespace fs = std::filesystem;
 using namespace ecg::report;

@@ -1,4 +1,4 @@
-// libFuzzer target for the WFDB reader (data/wfdb_reader.cpp): header parsing, the signal file
+// libFuzzer target for the WFDB reader (data/formats/wfdb_reader.cpp): header parsing, the signal file
 // size checks and format-16 decoding with verification.
 //
 // Input layout: header text, one NUL byte, signal file bytes. A header may not contain NUL (the
@@ -18,7 +18,7 @@
 #include <string>
 
 #include "common/error.h"
-#include "data/wfdb.h"
+#include "data/formats/wfdb.h"
 
 namespace {
 
