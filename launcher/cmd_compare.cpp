@@ -43,7 +43,7 @@ int run_compare(const CompareOptions& o) {
   return 0;
 }
 
-const RegisterCommand kRegister{CommandSpec{
+const RegisterCommand kRegisterCompare{CommandSpec{
     "compare", "Side-by-side test metrics of finished runs, paired bootstrap vs the first", 60,
     [](CLI::App& sub) -> std::function<int()> {
       auto o = std::make_shared<CompareOptions>();

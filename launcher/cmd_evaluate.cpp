@@ -10,7 +10,7 @@
 namespace ecg::launcher {
 namespace {
 
-const RegisterCommand kRegister{CommandSpec{
+const RegisterCommand kRegisterEvaluate{CommandSpec{
     "evaluate", "score the test (or val) fold with a checkpoint: predictions CSV + metrics with CIs", 50,
     [](CLI::App& sub) -> std::function<int()> {
       auto o = std::make_shared<finetune::EvaluateOptions>();

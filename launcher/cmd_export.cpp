@@ -42,7 +42,7 @@ int run_export(const ExportOptions& o) {
   return 0;
 }
 
-const RegisterCommand kRegister{CommandSpec{
+const RegisterCommand kRegisterExport{CommandSpec{
     "export", "Export a checkpoint's ST-MEM weights as a torch.load-able state dict (.pt)", 80,
     [](CLI::App& sub) -> std::function<int()> {
       auto o = std::make_shared<ExportOptions>();

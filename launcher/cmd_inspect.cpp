@@ -8,7 +8,7 @@
 namespace ecg::launcher {
 namespace {
 
-const RegisterCommand kRegister{
+const RegisterCommand kRegisterInspect{
     CommandSpec{"inspect",
                 "Print the layout, preprocessing manifest, records per fold and label counts of a "
                 "preprocessed HDF5 file",

@@ -9,7 +9,7 @@
 namespace ecg::launcher {
 namespace {
 
-const RegisterCommand kRegister{CommandSpec{
+const RegisterCommand kRegisterPredict{CommandSpec{
     "predict", "per-class probabilities for a WFDB record or a preprocessed HDF5 file", 60,
     [](CLI::App& sub) -> std::function<int()> {
       auto o = std::make_shared<finetune::PredictOptions>();

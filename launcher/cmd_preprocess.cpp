@@ -9,7 +9,7 @@
 namespace ecg::launcher {
 namespace {
 
-const RegisterCommand kRegister{CommandSpec{
+const RegisterCommand kRegisterPreprocess{CommandSpec{
     "preprocess",
     "Read a PTB-XL directory (ptbxl_database.csv, scp_statements.csv, WFDB records) and write one "
     "HDF5 file: filtered, resampled, normalised 12-lead signals, ids, folds, task labels",

@@ -36,7 +36,7 @@ void add_pretrain_options(CLI::App& sub, pretrain::PretrainOptions& o) {
   sub.add_option("--seed", o.seed, "seed of permutations, crops, masks and initialisation");
 }
 
-const RegisterCommand kRegister{CommandSpec{
+const RegisterCommand kRegisterPretrain{CommandSpec{
     "pretrain", "ST-MEM masked pretraining of an encoder on unlabelled records", 35,
     [](CLI::App& sub) -> std::function<int()> {
       auto options = std::make_shared<pretrain::PretrainOptions>();

@@ -9,7 +9,7 @@
 namespace ecg::launcher {
 namespace {
 
-const RegisterCommand kRegister{CommandSpec{
+const RegisterCommand kRegisterReport{CommandSpec{
     "report", "Table and figures (per-label, validation, data efficiency, ablations) from finished runs", 65,
     [](CLI::App& sub) -> std::function<int()> {
       auto o = std::make_shared<report::ReportOptions>();

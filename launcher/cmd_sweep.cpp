@@ -108,7 +108,7 @@ int run_sweep(const SweepOptions& o) {
   return summary.failed.empty() ? 0 : 1;
 }
 
-const RegisterCommand kRegister{CommandSpec{
+const RegisterCommand kRegisterSweep{CommandSpec{
     "sweep", "Run the paper's grid (tasks x variants x fractions x seeds) from one JSON file", 65,
     [](CLI::App& sub) -> std::function<int()> {
       auto o = std::make_shared<SweepOptions>();

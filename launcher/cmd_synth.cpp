@@ -19,7 +19,7 @@ struct SynthCli {
   bool no_cover = false;
 };
 
-const RegisterCommand kRegister{CommandSpec{
+const RegisterCommand kRegisterSynth{CommandSpec{
     "synth",
     "Write a synthetic PTB-XL directory (ptbxl_database.csv, scp_statements.csv, WFDB records) "
     "whose ECG signals depend on their SCP labels",

@@ -59,7 +59,7 @@ void add_train_options(CLI::App& sub, finetune::TrainOptions& o) {
   sub.add_option("--seed", o.seed, "seed of permutations, crops, drop-path and head init");
 }
 
-const RegisterCommand kRegister{CommandSpec{
+const RegisterCommand kRegisterTrain{CommandSpec{
     "train", "post-train / fine-tune / linear-probe an ST-MEM model on one task", 40,
     [](CLI::App& sub) -> std::function<int()> {
       auto options = std::make_shared<finetune::TrainOptions>();

@@ -28,7 +28,7 @@ const char* colour_of(Variant v) {
   return "#000000";
 }
 
-std::string fraction_pct(double fraction) { return fmt::format("{:g}", fraction * 100.0); }
+std::string percent_of_data(double fraction) { return fmt::format("{:g}", fraction * 100.0); }
 
 // The script around a figure's plotting commands: default output names (so that `gnuplot
 // <base>.gp` writes the figures), both terminals from one body, and the data file's name.
@@ -125,7 +125,7 @@ Figure figure_per_label(const PlotContext& ctx, const std::string& task, const R
       "  set arrow 1 from 0, graph 0 to 0, graph 1 nohead lc rgb \"#444444\"\n"
       "  set style fill solid 0.5 noborder\n",
       fmt::arg("title", gnuplot_literal(fmt::format("{}: post-train - fine-tune per label (fraction {} %, seed {})", task,
-                                             fraction_pct(pair.fraction), pair.seed))),
+                                             percent_of_data(pair.fraction), pair.seed))),
       fmt::arg("n", rows.size()), fmt::arg("tics", label_ticks(rows)));
   for (const auto& [metric, col] : {std::pair<std::string, int>{"AUROC", 2}, {"AUPRC", 6}}) {
     body += fmt::format(
@@ -144,7 +144,7 @@ Figure figure_per_label(const PlotContext& ctx, const std::string& task, const R
       "fraction {frac} %, seed {seed}). Labels marked n/a have no positive or no negative test record.",
       fmt::arg("task", task), fmt::arg("resamples", resamples), fmt::arg("bseed", bootstrap_seed),
       fmt::arg("post", pair.post_train->dir), fmt::arg("fine", pair.fine_tune->dir),
-      fmt::arg("frac", fraction_pct(pair.fraction)), fmt::arg("seed", pair.seed));
+      fmt::arg("frac", percent_of_data(pair.fraction)), fmt::arg("seed", pair.seed));
   return write_figure(ctx, base, title, caption, csv, body);
 }
 
@@ -164,7 +164,7 @@ Figure figure_validation(const PlotContext& ctx, const std::string& task, const 
       "  set key below\n"
       "  set bmargin 8\n",
       gnuplot_literal(fmt::format("{}: validation macro metrics per epoch (fraction {} %, seed {})", task,
-                           fraction_pct(pair.fraction), pair.seed)));
+                           percent_of_data(pair.fraction), pair.seed)));
   int arrow = 1;
   for (const auto& c : curves)
     if (c.early_stop_epoch)
@@ -203,7 +203,7 @@ Figure figure_validation(const PlotContext& ctx, const std::string& task, const 
       "post-train's linear-probing epochs are shown as the leading epochs <= 0 (its last one is 0). A star "
       "marks the best validation epoch, whose model was tested; a dashed vertical line marks the epoch at "
       "which early stopping's patience ran out (results.json early_stop_epoch), when the run records one.",
-      fmt::arg("runs", runs), fmt::arg("frac", fraction_pct(pair.fraction)), fmt::arg("seed", pair.seed));
+      fmt::arg("runs", runs), fmt::arg("frac", percent_of_data(pair.fraction)), fmt::arg("seed", pair.seed));
   return write_figure(ctx, base, title, caption, csv, body);
 }
 
@@ -217,7 +217,7 @@ Figure figure_data_efficiency(const PlotContext& ctx, const std::string& task,
   int max_seeds = 0;
   for (const auto& p : points) {
     max_seeds = std::max(max_seeds, p.auroc.seeds);
-    csv += fmt::format("{},{},{},{},{},{},{},{},{}\n", eval::variant_name(p.variant), fraction_pct(p.fraction),
+    csv += fmt::format("{},{},{},{},{},{},{},{},{}\n", eval::variant_name(p.variant), percent_of_data(p.fraction),
                        p.auroc.seeds, csv_number(p.auroc.mean), csv_number(p.auroc.lower),
                        csv_number(p.auroc.upper), csv_number(p.auprc.mean), csv_number(p.auprc.lower),
                        csv_number(p.auprc.upper));
@@ -295,7 +295,7 @@ Figure figure_ablation(const PlotContext& ctx, const std::string& task, double f
       "  set yrange [{}:{}]\n"
       "  set grid ytics\n"
       "  set key off\n",
-      gnuplot_literal(fmt::format("{}: ablations, validation at the best epoch (fraction {} %)", task, fraction_pct(fraction))),
+      gnuplot_literal(fmt::format("{}: ablations, validation at the best epoch (fraction {} %)", task, percent_of_data(fraction))),
       bars.size(), floor_y, top_y > floor_y ? top_y : floor_y + 0.1);
   for (const auto& [metric, col] : {std::pair<std::string, int>{"AUROC", 3}, {"AUPRC", 6}}) {
     body += fmt::format(
@@ -313,7 +313,7 @@ Figure figure_ablation(const PlotContext& ctx, const std::string& task, double f
       "value at its best epoch (results.json best_stage/best_epoch, the tested model) from history.csv, "
       "averaged over seeds (up to {} seed(s)); whiskers span min..max over seeds where a variant has more "
       "than one.",
-      fraction_pct(fraction), max_seeds);
+      percent_of_data(fraction), max_seeds);
   return write_figure(ctx, base, title, caption, csv, body);
 }
 

@@ -8,7 +8,7 @@
 namespace ecg::report {
 namespace {
 
-std::string fraction_pct(double fraction) { return fmt::format("{:g} %", fraction * 100.0); }
+std::string fraction_with_percent_sign(double fraction) { return fmt::format("{:g} %", fraction * 100.0); }
 
 struct Cells {
   std::string task, variant, fraction, seeds, auroc, auroc_gain, auprc, auprc_gain;
@@ -18,7 +18,7 @@ Cells cells_of(const TableRow& r) {
   const bool base = r.variant == eval::Variant::fine_tune;
   return {r.task,
           eval::variant_title(r.variant),
-          fraction_pct(r.fraction),
+          fraction_with_percent_sign(r.fraction),
           std::to_string(r.auroc.seeds),
           format_cell(r.auroc),
           format_gain(r.auroc_gain_pct, base),
