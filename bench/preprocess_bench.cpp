@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
   const double write_rps = n / seconds_since(t0);
 
   ecg::data::PreprocessOptions o;
-  o.ptbxl_dir = dir;
+  o.input_dir = dir;
   o.sampling_rate = 500;
   o.target_rate = 250;
   {
@@ -110,10 +110,10 @@ int main(int argc, char** argv) {
 
   o.out_path = dir + "/out1.h5";
   o.threads = 1;
-  const auto s1 = ecg::data::preprocess_ptbxl(o);
+  const auto s1 = ecg::data::preprocess(o);
   o.out_path = dir + "/outN.h5";
   o.threads = threads;
-  const auto sn = ecg::data::preprocess_ptbxl(o);
+  const auto sn = ecg::data::preprocess(o);
   const double rps1 = s1.records_written / s1.seconds, rpsn = sn.records_written / sn.seconds;
 
   std::printf("  read-only (1 thread)          : %8.0f records/s  (reference)\n", read_rps);

@@ -94,6 +94,13 @@ DatasetInfo read_dataset_info(const std::string& path) {
               "{}: dataset {}: record {} (ecg_id {}) has fold {}, outside {}..{}", path, layout::kFold, i,
               info.ecg_id[i], f, layout::kMinFold, layout::kMaxFold);
   }
+  for (auto [name, into] : {std::pair{layout::kRecordName, &info.record_name},
+                            std::pair{layout::kOrigin, &info.origin}}) {
+    if (H5Lexists(file, name, H5P_DEFAULT) <= 0) continue;
+    *into = h5_read_dataset_strings(file, name, path);
+    ECG_CHECK(static_cast<int64_t>(into->size()) == info.n_records,
+              "{}: dataset {} has {} entries for {} records", path, name, into->size(), info.n_records);
+  }
   info.tasks = label_tasks(file, path);
   return info;
 }

@@ -23,6 +23,8 @@ struct DatasetInfo {
   std::vector<int64_t> ecg_id;
   std::vector<int64_t> patient_id;
   std::vector<int8_t> fold;
+  std::vector<std::string> record_name;  // empty when the file has none (PTB-XL)
+  std::vector<std::string> origin;       // empty unless several sources were merged
   std::vector<std::string> tasks;  // datasets under /labels
 };
 

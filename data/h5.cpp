@@ -147,6 +147,47 @@ void h5_write_attribute_strings(hid_t object, const std::string& name,
                "cannot write attribute '{}'", name);
 }
 
+void h5_write_dataset_strings(hid_t file, const std::string& name,
+                              const std::vector<std::string>& values, const std::string& file_path) {
+  H5Handle type(H5Tcopy(H5T_C_S1));
+  H5Tset_size(type, H5T_VARIABLE);
+  H5Tset_cset(type, H5T_CSET_UTF8);
+  hsize_t n = values.size();
+  H5Handle space(H5Screate_simple(1, &n, nullptr));
+  H5Handle ds(H5Dcreate2(file, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  ECG_H5_CHECK(ds.valid(), "{}: cannot create dataset {}", file_path, name);
+  std::vector<const char*> ptrs;
+  ptrs.reserve(values.size());
+  for (const auto& v : values) ptrs.push_back(v.c_str());
+  const char* none = nullptr;
+  ECG_H5_CHECK(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.empty() ? &none : ptrs.data()) >= 0,
+               "{}: cannot write dataset {}", file_path, name);
+}
+
+std::vector<std::string> h5_read_dataset_strings(hid_t file, const std::string& name,
+                                                 const std::string& file_path) {
+  H5Handle ds = h5_open_dataset(file, name, file_path);
+  H5Handle file_type(H5Dget_type(ds));
+  ECG_CHECK(H5Tget_class(file_type) == H5T_STRING && H5Tis_variable_str(file_type) > 0,
+            "{}: dataset {} is not a list of variable-length strings", file_path, name);
+  H5Handle space(H5Dget_space(ds));
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  ECG_H5_CHECK(n >= 0 && H5Sget_simple_extent_ndims(space) == 1, "{}: dataset {} is not 1-D",
+               file_path, name);
+  std::vector<std::string> out;
+  if (n == 0) return out;
+  H5Handle mem_type(H5Tcopy(H5T_C_S1));
+  H5Tset_size(mem_type, H5T_VARIABLE);
+  H5Tset_cset(mem_type, H5Tget_cset(file_type));
+  std::vector<char*> ptrs(static_cast<size_t>(n), nullptr);
+  ECG_H5_CHECK(H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) >= 0,
+               "{}: cannot read dataset {}", file_path, name);
+  out.reserve(ptrs.size());
+  for (char* p : ptrs) out.emplace_back(p != nullptr ? p : "");
+  H5Dvlen_reclaim(mem_type, space, H5P_DEFAULT, ptrs.data());
+  return out;
+}
+
 std::vector<std::string> h5_read_attribute_strings(hid_t object, const std::string& name,
                                                    const std::string& file_path) {
   H5Handle attr = open_attribute(object, name, file_path);

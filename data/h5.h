@@ -62,6 +62,11 @@ int64_t h5_read_attribute_int(hid_t object, const std::string& name, const std::
 void h5_write_attribute_string(hid_t object, const std::string& name, const std::string& value);
 std::string h5_read_attribute_string(hid_t object, const std::string& name, const std::string& file_path);
 void h5_write_attribute_strings(hid_t object, const std::string& name, const std::vector<std::string>& values);
+// A 1-D dataset of variable-length UTF-8 strings (created, written, closed); and its reader.
+void h5_write_dataset_strings(hid_t file, const std::string& name,
+                              const std::vector<std::string>& values, const std::string& file_path);
+std::vector<std::string> h5_read_dataset_strings(hid_t file, const std::string& name,
+                                                 const std::string& file_path);
 std::vector<std::string> h5_read_attribute_strings(hid_t object, const std::string& name,
                                                    const std::string& file_path);
 

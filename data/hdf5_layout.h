@@ -16,10 +16,18 @@ inline constexpr const char* kSignals = "/signals";        // float32 [N, 12, T]
 inline constexpr const char* kEcgId = "/ecg_id";           // int64 [N]
 inline constexpr const char* kPatientId = "/patient_id";   // int64 [N]
 inline constexpr const char* kFold = "/fold";              // int8 [N], kMinFold..kMaxFold
+// Optional, string [N]: each record's name in its source ("cpsc_2018/A0001", "exam 1169160");
+// PTB-XL files have none (the ecg_id is the record's name there).
+inline constexpr const char* kRecordName = "/record_name";
+// Optional, string [N]: which source each record came from, when several were merged.
+inline constexpr const char* kOrigin = "/origin";
 inline constexpr int kMinFold = 1;                         // PTB-XL's strat_fold range
 inline constexpr int kMaxFold = 10;
 inline constexpr const char* kLabelsGroup = "/labels";     // /labels/<task> uint8 [N, C]
 inline constexpr const char* kClassesAttr = "classes";     // on each /labels/<task>: string[C]
+// Optional, on /labels/<task>: string[C], what each class means ("atrial fibrillation (SNOMED CT
+// 164889003)"); PTB-XL's tasks have none (their classes are SCP codes and classes).
+inline constexpr const char* kClassDescriptionsAttr = "class_descriptions";
 
 // Root attributes.
 inline constexpr const char* kSamplingRateAttr = "sampling_rate";  // int
@@ -33,6 +41,8 @@ inline constexpr const char* kManifestAttr = "preprocessing";      // JSON strin
 using data::kLeadOrder;
 using data::kNumLeads;
 
+// PTB-XL's tasks. Other sources store their own (`dx`, `scored`, a user's): a task is whatever
+// /labels holds.
 inline const std::array<std::string, 6> kTasks = {"all",            "diagnostic", "subdiagnostic",
                                                   "superdiagnostic", "form",       "rhythm"};
 

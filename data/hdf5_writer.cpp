@@ -90,7 +90,9 @@ void PreprocessedH5Writer::finish(size_t n_records, const std::vector<int64_t>& 
                                   const std::vector<int64_t>& patient_id,
                                   const std::vector<int8_t>& fold,
                                   const std::vector<TaskLabels>& labels, int sampling_rate,
-                                  const std::string& source, const Manifest& manifest) {
+                                  const std::string& source, const Manifest& manifest,
+                                  const std::vector<std::string>& record_names,
+                                  const std::vector<std::string>& origins) {
   const hsize_t n = static_cast<hsize_t>(n_records);
   const hsize_t dims[3] = {n, layout::kNumLeads, static_cast<hsize_t>(n_samples_)};
   ECG_H5_CHECK(H5Dset_extent(signals_, dims) >= 0, "{}: cannot resize {}", path_, layout::kSignals);
@@ -98,6 +100,16 @@ void PreprocessedH5Writer::finish(size_t n_records, const std::vector<int64_t>& 
   write_dataset(file_, layout::kPatientId, H5T_NATIVE_INT64, H5T_STD_I64LE, {n}, patient_id.data(),
                 path_);
   write_dataset(file_, layout::kFold, H5T_NATIVE_INT8, H5T_STD_I8LE, {n}, fold.data(), path_);
+  if (!record_names.empty()) {
+    ECG_CHECK(record_names.size() == n_records, "{}: {} record names for {} records", path_,
+              record_names.size(), n_records);
+    h5_write_dataset_strings(file_, layout::kRecordName, record_names, path_);
+  }
+  if (!origins.empty()) {
+    ECG_CHECK(origins.size() == n_records, "{}: {} origins for {} records", path_, origins.size(),
+              n_records);
+    h5_write_dataset_strings(file_, layout::kOrigin, origins, path_);
+  }
 
   H5Handle group(H5Gcreate2(file_, layout::kLabelsGroup, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   ECG_H5_CHECK(group.valid(), "{}: cannot create {}", path_, layout::kLabelsGroup);
@@ -108,6 +120,8 @@ void PreprocessedH5Writer::finish(size_t n_records, const std::vector<int64_t>& 
     H5Handle ds(H5Dopen2(group, task.task.c_str(), H5P_DEFAULT));
     ECG_H5_CHECK(ds.valid(), "{}: cannot reopen labels of {}", path_, task.task);
     h5_write_attribute_strings(ds, layout::kClassesAttr, task.classes);
+    if (!task.descriptions.empty())
+      h5_write_attribute_strings(ds, layout::kClassDescriptionsAttr, task.descriptions);
   }
 
   h5_write_attribute_int(file_, layout::kSamplingRateAttr, sampling_rate);

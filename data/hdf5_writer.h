@@ -29,7 +29,8 @@ class PreprocessedH5Writer {
   void finish(size_t n_records, const std::vector<int64_t>& ecg_id,
               const std::vector<int64_t>& patient_id, const std::vector<int8_t>& fold,
               const std::vector<TaskLabels>& labels, int sampling_rate, const std::string& source,
-              const Manifest& manifest);
+              const Manifest& manifest, const std::vector<std::string>& record_names = {},
+              const std::vector<std::string>& origins = {});
 
  private:
   // Throws the error of a failed HDF5 call that wrote `what` (a full disk named as such).

@@ -1,5 +1,6 @@
 #include "data/inspect.h"
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -147,13 +148,16 @@ std::string inspect_report(const std::string& h5_path) {
   out << "  patients: " << patients.size() << "\n";
 
   out << "\nLabels:\n";
-  for (const auto& task : layout::kTasks) {
-    bool present = false;
-    for (const auto& t : info.tasks) present = present || t == task;
-    if (!present) {
-      out << "  " << task << ": (missing)\n";
-      continue;
-    }
+  // The file's own tasks (a task is whatever /labels holds), PTB-XL's missing ones named.
+  bool ptbxl_like = false;
+  for (const auto& task : layout::kTasks)
+    for (const auto& t : info.tasks) ptbxl_like = ptbxl_like || t == task;
+  if (ptbxl_like) {
+    for (const auto& task : layout::kTasks)
+      if (std::find(info.tasks.begin(), info.tasks.end(), task) == info.tasks.end())
+        out << "  " << task << ": (missing)\n";
+  }
+  for (const auto& task : info.tasks) {
     const LabelMatrix m = read_labels(h5_path, task);
     out << "  " << task << ": " << m.classes.size() << " classes, " << m.records_without_label()
         << " records without any label\n    ";

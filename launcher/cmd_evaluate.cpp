@@ -15,8 +15,8 @@ const RegisterCommand kRegisterEvaluate{CommandSpec{
     [](CLI::App& sub) -> std::function<int()> {
       auto o = std::make_shared<finetune::EvaluateOptions>();
       sub.add_option("--data", o->data, "preprocessed HDF5 file")->required();
-      sub.add_option("--task", o->task, "task whose labels to score against")
-          ->check(CLI::IsMember(data::layout::kTasks));
+      sub.add_option("--task", o->task, "task whose labels to score against (a /labels/<task> of --data)")
+          ->check(task_name_check());
       sub.add_option("--checkpoint", o->checkpoint, "ecgdist checkpoint or ST-MEM torch.save with a head")
           ->required();
       sub.add_option("--out", o->out, "output directory")->required();

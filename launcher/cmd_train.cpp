@@ -24,8 +24,10 @@ void add_train_options(CLI::App& sub, finetune::TrainOptions& o) {
                  "--normalize none; docs/training.md)")
       ->transform(CLI::CheckedTransformer(finetune::profiles_by_name()))
       ->default_str(finetune::profile_name(o.profile));
-  sub.add_option("--task", o.task, "all|diagnostic|subdiagnostic|superdiagnostic|form|rhythm")
-      ->check(CLI::IsMember(data::layout::kTasks));
+  sub.add_option("--task", o.task,
+                 "a label set of --data: PTB-XL's all|diagnostic|subdiagnostic|superdiagnostic|form|"
+                 "rhythm, a Challenge file's dx|scored, or a --snomed-task (`inspect` lists them)")
+      ->check(task_name_check());
   sub.add_option("--recipe", o.recipe,
                  "post-train (LP init + fine-tune with stochastic depth) | fine-tune | linear-probe")
       ->transform(CLI::CheckedTransformer(finetune::recipes_by_name()))

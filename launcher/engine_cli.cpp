@@ -1,5 +1,7 @@
 #include "launcher/engine_cli.h"
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 
 #include "common/error.h"
@@ -13,6 +15,19 @@ void add_device_option(CLI::App& sub, engine::DeviceChoice& device) {
           {"auto", engine::DeviceChoice::auto_select}, {"cpu", engine::DeviceChoice::cpu},
           {"cuda", engine::DeviceChoice::cuda}}))
       ->default_str("auto");
+}
+
+CLI::Validator task_name_check() {
+  return CLI::Validator(
+      [](std::string& name) -> std::string {
+        const bool ok = !name.empty() && name.size() <= 64 &&
+                        std::all_of(name.begin(), name.end(), [](unsigned char c) {
+                          return std::isalnum(c) || c == '_' || c == '-';
+                        });
+        return ok ? std::string()
+                  : "a task is a name of letters, digits, '_' and '-' (the file's /labels/<task>)";
+      },
+      "TASK");
 }
 
 void check_backend_device(const engine::EngineOptions& o) {

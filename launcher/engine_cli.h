@@ -11,6 +11,11 @@ namespace ecg::launcher {
 void add_engine_options(CLI::App& sub, engine::EngineOptions& o);
 void add_device_option(CLI::App& sub, engine::DeviceChoice& device);
 
+// --task: a label set stored in the data file (PTB-XL's six, `dx`/`scored` from Challenge data, a
+// user's --snomed-task); the file's list is checked when it is opened. Here only its shape: a name
+// that is safe in run folders and file names.
+CLI::Validator task_name_check();
+
 // --backend and --device that cannot work together, refused before MPI starts: NCCL all-reduces
 // GPU memory, so `--backend nccl --device cpu` has nothing to reduce with it.
 void check_backend_device(const engine::EngineOptions& o);

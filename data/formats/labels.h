@@ -36,6 +36,7 @@ std::vector<std::string> unknown_codes(const std::map<std::string, double>& scp_
 struct TaskLabels {
   std::string task;
   std::vector<std::string> classes;  // sorted
+  std::vector<std::string> descriptions;  // per class, or empty (PTB-XL: the class is its code)
   std::vector<uint8_t> matrix;       // row-major [n_records, classes.size()], 0/1
   int64_t records_without_label = 0;
 };

@@ -1,5 +1,7 @@
-// WFDB records as PTB-XL ships them: one header (.hea) and one signal file (.dat) in format 16
-// (little-endian int16, samples of all signals interleaved). Reading verifies the header's initial
+// WFDB records as PTB-XL and the PhysioNet/CinC Challenges ship them: one header (.hea) and one
+// signal file in format 16 (little-endian int16, samples of all signals interleaved), optionally
+// after a byte offset: the Challenges' `.mat` files are format `16+24`, the samples after a 24-byte
+// MATLAB v4 header. Reading verifies the header's initial
 // values and checksums so that a damaged file never becomes silent garbage in the training set.
 #pragma once
 
@@ -25,6 +27,7 @@ inline constexpr int64_t kMaxRecordSamples = int64_t{1} << 28;
 struct WfdbSignal {
   std::string file_name;    // e.g. "00001_lr.dat"
   int format = 16;          // only 16 is supported
+  int64_t byte_offset = 0;  // "16+24": bytes before the first sample (the same for every signal)
   double gain = 1000.0;     // ADC units per physical unit (mV), > 0
   int baseline = 0;         // ADC value of 0 mV (WFDB: the ADC zero when the header omits it)
   std::string units = "mV";
@@ -42,6 +45,9 @@ struct WfdbHeader {
   double sampling_rate = 0;  // Hz
   int64_t n_samples = 0;     // per signal
   std::vector<WfdbSignal> signals;
+  // "#" info lines after the signal lines, '#' and leading blanks removed (the Challenges write
+  // "#Age: 74", "#Sex: Male", "#Dx: 164889003,59118001", ...).
+  std::vector<std::string> comments;
 };
 
 // A record in physical units: samples[s][t] in mV for signal s (header order).

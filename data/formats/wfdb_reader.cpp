@@ -130,9 +130,15 @@ WfdbSignal parse_signal_line(const std::string& line, size_t index, const std::s
   std::getline(fields, sig.description);
   sig.description.erase(0, sig.description.find_first_not_of(" \t"));
   check_signal_file_name(sig.file_name, what, hea);
-  ECG_CHECK(format.find_first_of("x:+") == std::string::npos,
-            "{}: {} format '{}' with skew/offset/multiplier is not supported", hea, what,
-            excerpt(format));
+  ECG_CHECK(format.find_first_of("x:") == std::string::npos,
+            "{}: {} format '{}' with a skew or samples-per-frame multiplier is not supported", hea,
+            what, excerpt(format));
+  const auto plus = format.find('+');
+  if (plus != std::string::npos) {
+    // The byte offset bounds a seek, not an allocation; the file-size check covers the rest.
+    sig.byte_offset = parse_int(format.substr(plus + 1), what + " byte offset", hea, 0, kIntMax);
+    format.resize(plus);
+  }
   sig.format = static_cast<int>(parse_int(format, what + " format", hea, 0, 1000));
   ECG_CHECK(sig.format == 16, "{}: {} format {} is not supported (only 16)", hea, what, sig.format);
   // Resolution and zero come first: the gain field's baseline defaults to the ADC zero.
@@ -172,6 +178,29 @@ std::string read_header_text(const std::string& hea) {
   return text;
 }
 
+// A Challenge-style `.mat` (format "16+24") starts with a MATLAB v4 header of its own: it must
+// describe the same int16 matrix of n_signals x n_samples that the WFDB header does, so that a
+// file swapped for another record's, or one written with other dimensions, is not read as ECG.
+void check_mat_v4_prefix(std::ifstream& in, const std::string& mat, const WfdbHeader& h) {
+  unsigned char b[24];
+  in.read(reinterpret_cast<char*>(b), sizeof b);
+  ECG_CHECK(in.gcount() == static_cast<std::streamsize>(sizeof b), "{}: cannot read its MATLAB v4 header",
+            mat);
+  auto le32 = [&](int i) {
+    return static_cast<int64_t>(static_cast<uint32_t>(b[4 * i] | (b[4 * i + 1] << 8) |
+                                                      (b[4 * i + 2] << 16) |
+                                                      (static_cast<uint32_t>(b[4 * i + 3]) << 24)));
+  };
+  ECG_CHECK(le32(0) == 30 && le32(3) == 0,
+            "{}: MATLAB v4 header type {} (imaginary {}), expected 30: a little-endian int16 real "
+            "matrix",
+            mat, le32(0), le32(3));
+  ECG_CHECK(le32(1) == h.n_signals && le32(2) == h.n_samples,
+            "{}: MATLAB v4 header says {} x {}, the WFDB header {} signals x {} samples", mat,
+            le32(1), le32(2), h.n_signals, h.n_samples);
+  ECG_CHECK(le32(4) == 4, "{}: MATLAB v4 header name length {}, expected 4 ('val')", mat, le32(4));
+}
+
 }  // namespace
 
 WfdbHeader parse_wfdb_header(const std::string& text, const std::string& hea) {
@@ -194,7 +223,17 @@ WfdbHeader parse_wfdb_header(const std::string& text, const std::string& hea) {
               line_no, kMaxLineBytes);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     auto first = line.find_first_not_of(" \t");
-    if (first == std::string::npos || line[first] == '#') continue;  // blank or comment
+    if (first == std::string::npos) continue;  // blank
+    if (line[first] == '#') {
+      // Info lines after the signal lines carry metadata (the Challenges' #Dx); earlier comments
+      // are remarks.
+      if (have_record_line) {
+        std::string info = line.substr(first + 1);
+        info.erase(0, info.find_first_not_of(" \t"));
+        header.comments.push_back(std::move(info));
+      }
+      continue;
+    }
     if (!have_record_line) {
       // record_name n_signals [fs[/counter_freq[(base_counter)]] [n_samples ...]]
       std::istringstream fields(line);
@@ -240,6 +279,9 @@ WfdbHeader parse_wfdb_header(const std::string& text, const std::string& hea) {
     ECG_CHECK(sig.file_name == header.signals[0].file_name,
               "{}: signals stored in several files ({} and {}) are not supported", hea,
               excerpt(header.signals[0].file_name), excerpt(sig.file_name));
+    ECG_CHECK(sig.byte_offset == header.signals[0].byte_offset,
+              "{}: signals of one file with different byte offsets ({} and {}) are not supported",
+              hea, header.signals[0].byte_offset, sig.byte_offset);
   }
   return header;
 }
@@ -267,21 +309,32 @@ WfdbRecord read_wfdb_record(const std::string& record_path, bool verify) {
   const size_t n_sig = static_cast<size_t>(h.n_signals);
   const uintmax_t frame = n_sig * 2;
   const auto n_t_claim = static_cast<uintmax_t>(h.n_samples);
-  if (n_t_claim > size / frame) {
-    const std::string need = n_t_claim <= std::numeric_limits<uintmax_t>::max() / frame
-                                 ? fmt::format("{}", n_t_claim * frame)
+  const auto offset = static_cast<uintmax_t>(h.signals[0].byte_offset);  // <= 2^31
+  const std::string offset_text =
+      offset ? fmt::format(" after a {}-byte prefix", offset) : std::string();
+  ECG_CHECK(size >= offset, "{}: signal file has {} bytes, shorter than its {}-byte prefix", dat,
+            size, offset);
+  if (n_t_claim > (size - offset) / frame) {
+    const std::string need = n_t_claim <= (std::numeric_limits<uintmax_t>::max() - offset) / frame
+                                 ? fmt::format("{}", n_t_claim * frame + offset)
                                  : std::string("more than 2^64");
-    ECG_FAIL("{}: truncated signal file: {} bytes, header needs {} ({} samples x {} signals x 2)",
-             dat, size, need, h.n_samples, n_sig);
+    ECG_FAIL("{}: truncated signal file: {} bytes, header needs {} ({} samples x {} signals x 2{})",
+             dat, size, need, h.n_samples, n_sig, offset_text);
   }
-  ECG_CHECK(n_t_claim * frame == size,
-            "{}: signal file has {} bytes, header describes {} ({} samples x {} signals x 2)", dat,
-            size, n_t_claim * frame, h.n_samples, n_sig);
+  ECG_CHECK(n_t_claim * frame + offset == size,
+            "{}: signal file has {} bytes, header describes {} ({} samples x {} signals x 2{})",
+            dat, size, n_t_claim * frame + offset, h.n_samples, n_sig, offset_text);
   // A sparse or huge .dat passes the size check; the memory bound still holds.
   ECG_CHECK(h.n_samples <= kMaxRecordSamples / h.n_signals,
             "{}: {} samples x {} signals exceed the limit of {} samples per record", dat,
             h.n_samples, n_sig, kMaxRecordSamples);
   const size_t n_t = static_cast<size_t>(h.n_samples);
+  if (offset == 24 && fs::path(dat).extension() == ".mat") {
+    check_mat_v4_prefix(in, dat, h);
+  } else {
+    in.seekg(static_cast<std::streamoff>(offset));
+    ECG_CHECK(in.good(), "{}: cannot skip the {}-byte prefix", dat, offset);
+  }
 
   try {
     record.samples.assign(n_sig, std::vector<float>(n_t));

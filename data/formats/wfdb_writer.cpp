@@ -36,7 +36,8 @@ std::string format_rate(double rate) {
 
 WfdbFiles encode_wfdb_record(const std::string& record_name, double sampling_rate,
                              const std::vector<std::string>& lead_names,
-                             const std::vector<std::vector<int16_t>>& adc, double gain) {
+                             const std::vector<std::vector<int16_t>>& adc, double gain,
+                             const WfdbEncoding& encoding) {
   const std::string& record_path = record_name;  // named in errors
   ECG_CHECK(!record_name.empty() && record_name.find(' ') == std::string::npos,
             "WFDB record path '{}' must end in a record name without spaces", record_path);
@@ -58,27 +59,35 @@ WfdbFiles encode_wfdb_record(const std::string& record_name, double sampling_rat
   }
 
   // Interleave as little-endian bytes explicitly so the file is right on any host byte order.
-  std::string dat(n_signals * n_samples * 2, '\0');
+  for (const auto& c : encoding.comments) {
+    ECG_CHECK(c.find_first_of("\r\n") == std::string::npos,
+              "WFDB record {}: a comment line must not contain a line break", record_path);
+  }
+  const size_t prefix = encoding.prefix.size();
+  std::string dat(prefix + n_signals * n_samples * 2, '\0');
+  dat.replace(0, prefix, encoding.prefix);
   std::vector<uint16_t> checksum(n_signals, 0);
   for (size_t t = 0; t < n_samples; ++t) {
     for (size_t s = 0; s < n_signals; ++s) {
       const auto v = static_cast<uint16_t>(adc[s][t]);
       checksum[s] = static_cast<uint16_t>(checksum[s] + v);  // wraps mod 2^16 by design
-      const size_t at = (t * n_signals + s) * 2;
+      const size_t at = prefix + (t * n_signals + s) * 2;
       dat[at] = static_cast<char>(v & 0xFF);
       dat[at + 1] = static_cast<char>(v >> 8);
     }
   }
 
-  const std::string dat_name = record_name + ".dat";
+  const std::string dat_name = record_name + encoding.signal_extension;
+  const std::string format = prefix ? fmt::format("16+{}", prefix) : std::string("16");
   std::string hea =
       fmt::format("{} {} {} {}\n", record_name, n_signals, format_rate(sampling_rate), n_samples);
   const std::string gain_text = format_gain(gain);
   for (size_t s = 0; s < n_signals; ++s) {
     const int initial = n_samples > 0 ? adc[s][0] : 0;
-    hea += fmt::format("{} 16 {}(0)/mV 16 0 {} {} 0 {}\n", dat_name, gain_text, initial,
+    hea += fmt::format("{} {} {}(0)/mV 16 0 {} {} 0 {}\n", dat_name, format, gain_text, initial,
                        checksum[s], lead_names[s]);
   }
+  for (const auto& c : encoding.comments) hea += "#" + c + "\n";
   return {std::move(hea), std::move(dat)};
 }
 

@@ -12,12 +12,21 @@ namespace ecg::data {
 
 struct WfdbFiles {
   std::string header;  // contents of <record>.hea
-  std::string dat;     // contents of <record>.dat
+  std::string dat;     // contents of the signal file (<record><signal_extension>)
+};
+
+// How the signal file is laid out beyond format 16: PTB-XL's plain `.dat` (the default), or the
+// Challenges' `.mat` whose samples follow a MATLAB v4 header (format "16+24").
+struct WfdbEncoding {
+  std::string signal_extension = ".dat";
+  std::string prefix;                 // bytes before the first sample; format "16+<size>"
+  std::vector<std::string> comments;  // written as "#<comment>" after the signal lines
 };
 
 // Same arguments and checks as write_wfdb_record; record_name is the file name without extension.
 WfdbFiles encode_wfdb_record(const std::string& record_name, double sampling_rate,
                              const std::vector<std::string>& lead_names,
-                             const std::vector<std::vector<int16_t>>& adc, double gain = 1000.0);
+                             const std::vector<std::vector<int16_t>>& adc, double gain = 1000.0,
+                             const WfdbEncoding& encoding = {});
 
 }  // namespace ecg::data

@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/json_integer.h"
 #include "data/formats/csv_table.h"
+#include "data/dataset_info.h"
 #include "data/hdf5_layout.h"
 
 namespace fs = std::filesystem;
@@ -104,9 +105,20 @@ SweepGrid parse_grid(const std::string& path, const std::string& text, size_t ma
 
   ECG_CHECK(j.contains("tasks"), "{}: field tasks is required", path);
   g.tasks = list_field<std::string>(j, path, "tasks", {});
+  // A task is a label set stored in the data file (PTB-XL's six, a Challenge file's dx/scored, a
+  // user's): names other than PTB-XL's must be in the file when it can be read now (a grid may
+  // be written before its data exists, then `train` checks each cell).
+  std::vector<std::string> in_file;
   for (const std::string& t : g.tasks) {
-    ECG_CHECK(std::find(data::layout::kTasks.begin(), data::layout::kTasks.end(), t) != data::layout::kTasks.end(),
-              "{}: field tasks: unknown task {} (all|diagnostic|subdiagnostic|superdiagnostic|form|rhythm)", path, t);
+    if (std::find(data::layout::kTasks.begin(), data::layout::kTasks.end(), t) != data::layout::kTasks.end())
+      continue;
+    if (in_file.empty() && std::filesystem::exists(g.data)) in_file = data::read_dataset_info(g.data).tasks;
+    std::string present;
+    for (const auto& f : in_file) present += (present.empty() ? "" : "|") + f;
+    ECG_CHECK(std::find(in_file.begin(), in_file.end(), t) != in_file.end(),
+              "{}: field tasks: unknown task {} (PTB-XL: all|diagnostic|subdiagnostic|superdiagnostic|form|rhythm; "
+              "{}: {})",
+              path, t, g.data, present.empty() ? "not readable now" : present);
   }
   for (const std::string& v : list_field<std::string>(j, path, "variants",
                                                       {"fine-tune", "post-train", "wo-sd", "wo-lp"})) {

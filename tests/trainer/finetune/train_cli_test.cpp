@@ -427,3 +427,33 @@ TEST_F(TrainCli, ADeviceThatIsNotThereIsAOneLineError) {
   EXPECT_NE(p.exit_code, 0);
   EXPECT_NE(p.output.find("--precision"), std::string::npos) << p.output;
 }
+
+// Beyond PTB-XL: Challenge-format folders (two rates, SNOMED CT labels, folds made by preprocess)
+// post-train on 2 ranks through the same engine with the file's own `scored` task; predictions are
+// named after the task's classes, and a task the file lacks is refused naming the ones it has.
+TEST(TrainOnChallengeData, PostTrainsOnTwoRanksWithTheFilesOwnTask) {
+  ecg::testing::TempDir dir;
+  auto r = run_ecgdist("synth --format challenge --records 150 --seed 8 --out " + dir / "challenge");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string h5 = dir / "challenge.h5";
+  r = run_ecgdist("preprocess --source challenge --input " + dir / "challenge" + " --out " + h5 + " --threads 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string args = " --data " + h5 + " --model tiny --batch-size 16 --threads 1 --crop-length 750"
+                           " --bootstrap 50 --eval-crops 2 --progress off ";
+  r = run_command(ecg::testing::mpirun_np2() + ECGDIST_BIN + std::string(" train") + args +
+                  "--task scored --recipe post-train --lp-epochs 1 --epochs 1 --out " + dir / "run");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(dir / "run/results.json");
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["task"], "scored");
+  EXPECT_EQ(j["recipe"], "post-train");
+  EXPECT_TRUE(j["test"]["macro_auroc"].is_number());
+  const auto classes = ecg::data::read_labels(h5, "scored").classes;
+  EXPECT_NE(std::find(classes.begin(), classes.end(), "NSR"), classes.end());
+  const std::string predictions = ecg::testing::read_text_file(dir / "run/test_predictions.csv");
+  EXPECT_NE(predictions.substr(0, predictions.find('\n')).find("NSR"), std::string::npos) << predictions.substr(0, 300);
+
+  r = run_ecgdist("train" + args + "--task superdiagnostic --recipe fine-tune --epochs 1 --out " + dir / "bad");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("no labels for task 'superdiagnostic' (present: dx, scored)"), std::string::npos) << r.output;
+}
