@@ -24,7 +24,7 @@ class OtherSources : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     for (const char* format : {"code15", "wfdb", "challenge"}) {
-      auto r = run_ecgdist(std::string("synth --format ") + format + " --records 60 --seed 3 --out " +
+      auto r = run_ecgdist(std::string("synth --format ") + format + " --records 40 --seed 3 --out " +
                            *dir_ / format);
       ASSERT_EQ(r.exit_code, 0) << r.output;
     }
@@ -48,8 +48,8 @@ TEST_F(OtherSources, Code15PaddingLengthRuleLabelsAndAnIndependentReading) {
   EXPECT_FALSE(fs::exists(*dir_ / "c15.h5"));
   r = run_ecgdist("preprocess --source code15 --skip-bad-records --input " + in + " --out " + *dir_ / "c15.h5");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("wrote 54 records"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("6 skipped"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("wrote 36 records"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("4 skipped"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("filler rows"), std::string::npos) << r.output;
 
   const std::string raw = *dir_ / "c15raw.h5";
@@ -57,7 +57,7 @@ TEST_F(OtherSources, Code15PaddingLengthRuleLabelsAndAnIndependentReading) {
                   "--input " + in + " --out " + raw);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto info = ecg::data::read_dataset_info(raw);
-  EXPECT_EQ(info.n_records, 60);
+  EXPECT_EQ(info.n_records, 40);
   EXPECT_EQ(info.n_samples, 2800);
   EXPECT_EQ(info.tasks, std::vector<std::string>{"abnormalities"});
   EXPECT_EQ(info.ecg_id[0], 1000);
@@ -83,7 +83,7 @@ TEST_F(OtherSources, Code15PaddingLengthRuleLabelsAndAnIndependentReading) {
       "        n += 1\n"
       "print('checked', n)\n");
   ASSERT_EQ(py.exit_code, 0) << py.output;
-  EXPECT_NE(py.output.find("checked 60"), std::string::npos) << py.output;
+  EXPECT_NE(py.output.find("checked 40"), std::string::npos) << py.output;
 
   // An exam without its exams.csv row; a bad boolean.
   const fs::path bad = *dir_ / "code15-bad";
@@ -115,7 +115,7 @@ TEST_F(OtherSources, WfdbFolderUnlabelledOrWithALabelCsvOfOnesOwn) {
   auto r = run_ecgdist("preprocess --source wfdb --input " + in + " --out " + unlabelled);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto info = ecg::data::read_dataset_info(unlabelled);
-  EXPECT_EQ(info.n_records, 60);
+  EXPECT_EQ(info.n_records, 40);
   EXPECT_TRUE(info.tasks.empty());
   EXPECT_EQ(info.record_name[0], "ward1/rec00001");  // RECORDS order, sorted
 
@@ -132,7 +132,7 @@ TEST_F(OtherSources, WfdbFolderUnlabelledOrWithALabelCsvOfOnesOwn) {
   std::map<int64_t, std::set<int>> folds;
   for (size_t i = 0; i < info.fold.size(); ++i) folds[info.patient_id[i]].insert(info.fold[i]);
   for (const auto& [p, f] : folds) EXPECT_EQ(f.size(), 1u) << "patient " << p;
-  EXPECT_LT(folds.size(), 60u);  // synthetic patients own 1-4 records
+  EXPECT_LT(folds.size(), 40u);  // synthetic patients own 1-4 records
 
   // A CSV naming a record that is not there; an empty label cell.
   ecg::testing::write_text_file(*dir_ / "bad.csv", "record,labels\nward1/rec00001,NORM\nward9/gone,AFIB\n");
@@ -171,17 +171,17 @@ TEST_F(OtherSources, MergedSourcesKeepEachRecordsOriginAndHoldNoTasks) {
                        *dir_ / "code15" + " --merge wfdb=" + *dir_ / "wfdb" + " --out " + merged);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto info = ecg::data::read_dataset_info(merged);
-  EXPECT_EQ(info.n_records, 60 + 54 + 60);
+  EXPECT_EQ(info.n_records, 40 + 36 + 40);
   EXPECT_TRUE(info.tasks.empty());
   EXPECT_EQ(info.manifest.source_rate, 0);
-  ASSERT_EQ(info.origin.size(), 174u);
+  ASSERT_EQ(info.origin.size(), 116u);
   std::map<std::string, int> per_origin;
   for (const auto& o : info.origin) ++per_origin[o.substr(0, o.find(':'))];
-  EXPECT_EQ(per_origin["challenge"], 60);
-  EXPECT_EQ(per_origin["code15"], 54);
-  EXPECT_EQ(per_origin["wfdb"], 60);
+  EXPECT_EQ(per_origin["challenge"], 40);
+  EXPECT_EQ(per_origin["code15"], 36);
+  EXPECT_EQ(per_origin["wfdb"], 40);
   std::set<int64_t> ids(info.ecg_id.begin(), info.ecg_id.end());
-  EXPECT_EQ(ids.size(), 174u);
+  EXPECT_EQ(ids.size(), 116u);
   std::set<int8_t> folds(info.fold.begin(), info.fold.end());
   EXPECT_EQ(folds.size(), 10u);
 

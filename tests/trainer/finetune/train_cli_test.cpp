@@ -428,32 +428,62 @@ TEST_F(TrainCli, ADeviceThatIsNotThereIsAOneLineError) {
   EXPECT_NE(p.output.find("--precision"), std::string::npos) << p.output;
 }
 
-// Beyond PTB-XL: Challenge-format folders (two rates, SNOMED CT labels, folds made by preprocess)
-// post-train on 2 ranks through the same engine with the file's own `scored` task; predictions are
-// named after the task's classes, and a task the file lacks is refused naming the ones it has.
-TEST(TrainOnChallengeData, PostTrainsOnTwoRanksWithTheFilesOwnTask) {
+// Beyond PTB-XL: each source's synthetic twin -> preprocess -> train --recipe post-train through the
+// same engine with the file's own task (Challenge on 2 ranks: two rates, SNOMED CT labels, folds
+// made by preprocess; CODE-15%; a WFDB folder with a label CSV). Predictions are named after the
+// task's classes, and a task the file lacks is refused naming the ones it has.
+struct SourceCase {
+  const char* format;
+  const char* preprocess;  // extra flags
+  const char* task;
+  const char* a_class;
+  bool two_ranks;
+};
+
+class TrainOnSource : public ::testing::TestWithParam<SourceCase> {};
+
+TEST_P(TrainOnSource, PostTrainsWithTheFilesOwnTask) {
+  const SourceCase& c = GetParam();
   ecg::testing::TempDir dir;
-  auto r = run_ecgdist("synth --format challenge --records 150 --seed 8 --out " + dir / "challenge");
+  auto r = run_ecgdist(std::string("synth --format ") + c.format + " --records 120 --seed 8 --out " + dir / "src");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const std::string h5 = dir / "challenge.h5";
-  r = run_ecgdist("preprocess --source challenge --input " + dir / "challenge" + " --out " + h5 + " --threads 2");
+  const std::string h5 = dir / "data.h5";
+  std::string extra = c.preprocess;
+  const auto at = extra.find("SRC");
+  if (at != std::string::npos) extra.replace(at, 3, dir / "src");
+  r = run_ecgdist(std::string("preprocess --input ") + dir / "src" + " --out " + h5 + " --threads 2 " + extra);
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_ecgdist("inspect " + h5);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(std::string("  ") + c.task + ": "), std::string::npos) << r.output;
   const std::string args = " --data " + h5 + " --model tiny --batch-size 16 --threads 1 --crop-length 750"
                            " --bootstrap 50 --eval-crops 2 --progress off ";
-  r = run_command(ecg::testing::mpirun_np2() + ECGDIST_BIN + std::string(" train") + args +
-                  "--task scored --recipe post-train --lp-epochs 1 --epochs 1 --out " + dir / "run");
+  const std::string train = std::string(" train") + args + "--task " + c.task +
+                            " --recipe post-train --lp-epochs 1 --epochs 1 --out " + dir / "run";
+  r = c.two_ranks ? run_command(ecg::testing::mpirun_np2() + ECGDIST_BIN + train) : run_ecgdist(train.substr(1));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream in(dir / "run/results.json");
   const auto j = nlohmann::json::parse(in);
-  EXPECT_EQ(j["task"], "scored");
+  EXPECT_EQ(j["task"], c.task);
   EXPECT_EQ(j["recipe"], "post-train");
   EXPECT_TRUE(j["test"]["macro_auroc"].is_number());
-  const auto classes = ecg::data::read_labels(h5, "scored").classes;
-  EXPECT_NE(std::find(classes.begin(), classes.end(), "NSR"), classes.end());
+  const auto classes = ecg::data::read_labels(h5, c.task).classes;
+  EXPECT_NE(std::find(classes.begin(), classes.end(), c.a_class), classes.end());
   const std::string predictions = ecg::testing::read_text_file(dir / "run/test_predictions.csv");
-  EXPECT_NE(predictions.substr(0, predictions.find('\n')).find("NSR"), std::string::npos) << predictions.substr(0, 300);
+  EXPECT_NE(predictions.substr(0, predictions.find('\n')).find(c.a_class), std::string::npos)
+      << predictions.substr(0, 300);
 
-  r = run_ecgdist("train" + args + "--task superdiagnostic --recipe fine-tune --epochs 1 --out " + dir / "bad");
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.output.find("no labels for task 'superdiagnostic' (present: dx, scored)"), std::string::npos) << r.output;
+  if (c.two_ranks) {
+    r = run_ecgdist("train" + args + "--task superdiagnostic --recipe fine-tune --epochs 1 --out " + dir / "bad");
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.output.find("no labels for task 'superdiagnostic' (present: dx, scored)"), std::string::npos)
+        << r.output;
+  }
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Sources, TrainOnSource,
+    ::testing::Values(SourceCase{"challenge", "--source challenge", "scored", "NSR", true},
+                      SourceCase{"code15", "--source code15 --skip-bad-records", "abnormalities", "RBBB", false},
+                      SourceCase{"wfdb", "--source wfdb --labels SRC/labels.csv", "labels", "NORM", false}),
+    [](const ::testing::TestParamInfo<SourceCase>& info) { return std::string(info.param.format); });

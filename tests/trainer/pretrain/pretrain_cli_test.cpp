@@ -122,4 +122,29 @@ TEST_F(PretrainCli, BadArgumentsAreOneLineErrors) {
   EXPECT_NE(f.output.find("--val-folds"), std::string::npos) << f.output;
 }
 
+// Pretraining on what foundation models are pretrained on: Challenge-style, CODE-15%-style and
+// plain WFDB records merged into one file (mixed rates, each record's origin kept), 2 ranks.
+TEST(PretrainOnMergedSources, TwoRanksTrainOnAMergedChallengeCode15AndWfdbFile) {
+  ecg::testing::TempDir dir;
+  std::string merge;
+  for (const char* format : {"challenge", "code15", "wfdb"}) {
+    auto r = run_ecgdist(std::string("synth --format ") + format + " --records 60 --seed 4 --out " + dir / format);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    merge += std::string(" --merge ") + format + "=" + dir / format;
+  }
+  const std::string h5 = dir / "merged.h5";
+  auto r = run_ecgdist("preprocess --skip-bad-records --threads 2 --out " + h5 + merge);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string out = dir / "pre";
+  r = run_command(ecg::testing::mpirun_np2() + std::string(ECGDIST_BIN) + " pretrain --data " + h5 +
+                  " --model tiny --batch-size 16 --crop-length 1200 --threads 1 --lr 1e-3 --warmup-fraction 0.1"
+                  " --val-folds 10 --progress off --epochs 1 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(fs::path(out) / "results.json");
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["world_size"], 2);
+  EXPECT_GT(j["final_val_loss"].get<double>(), 0);
+  EXPECT_TRUE(fs::exists(fs::path(out) / "encoder.ckpt"));
+}
+
 }  // namespace
