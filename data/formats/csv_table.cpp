@@ -18,23 +18,26 @@ namespace {
 
 struct CsvState {
   const CsvLimits* limits = nullptr;
+  const std::function<void(std::vector<std::string>&, size_t)>* on_row = nullptr;  // or keep rows
+  size_t rows_seen = 0;
   CsvRows rows;
   std::vector<std::string> row;
   size_t cells = 0;
   std::string failure;  // the first limit exceeded; libcsv callbacks cannot stop the parser
+  std::exception_ptr error;  // thrown by on_row
 };
 
 void on_field(void* field, size_t len, void* data) {
   auto* state = static_cast<CsvState*>(data);
   if (!state->failure.empty()) return;
-  const size_t row_no = state->rows.size() + 1;
+  const size_t row_no = state->rows_seen + 1;
   if (len > state->limits->max_field_bytes) {
     state->failure = fmt::format("row {} has a field of {} bytes, over the limit of {} bytes",
                                  row_no, len, state->limits->max_field_bytes);
   } else if (state->row.size() >= state->limits->max_fields_per_row) {
     state->failure = fmt::format("row {} has more than the limit of {} fields", row_no,
                                  state->limits->max_fields_per_row);
-  } else if (state->cells >= state->limits->max_cells) {
+  } else if (state->on_row == nullptr && state->cells >= state->limits->max_cells) {
     state->failure =
         fmt::format("more than the limit of {} fields in all rows", state->limits->max_cells);
   } else {
@@ -46,18 +49,25 @@ void on_field(void* field, size_t len, void* data) {
 void on_row_end(int /*terminator*/, void* data) {
   auto* state = static_cast<CsvState*>(data);
   if (!state->failure.empty()) return;
-  state->rows.push_back(std::move(state->row));
+  ++state->rows_seen;
+  if (state->on_row != nullptr) {
+    // An exception must not cross libcsv's C frames: keep the first and rethrow after parsing.
+    try {
+      (*state->on_row)(state->row, state->rows_seen);
+    } catch (...) {
+      state->error = std::current_exception();
+      state->failure = "callback failed";
+    }
+  } else {
+    state->rows.push_back(std::move(state->row));
+  }
   state->row.clear();
 }
 
-}  // namespace
-
-CsvRows parse_csv(const std::string& text, const std::string& source, const CsvLimits& limits) {
+void parse_into(CsvState& state, const std::string& text, const std::string& source) {
   csv_parser parser;
   ECG_CHECK(csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) == 0,
             "{}: cannot initialise libcsv", source);
-  CsvState state;
-  state.limits = &limits;
   // Fed in chunks so that parsing stops soon after a limit is exceeded; libcsv keeps its state
   // across calls, so chunk boundaries inside fields or quotes are fine.
   constexpr size_t kChunk = size_t{64} << 10;
@@ -74,11 +84,30 @@ CsvRows parse_csv(const std::string& text, const std::string& source, const CsvL
                        : 0;
   const int err = csv_error(&parser);
   csv_free(&parser);
+  if (state.error) std::rethrow_exception(state.error);
   ECG_CHECK(state.failure.empty(), "{}: {}", source, state.failure);
   ECG_CHECK(consumed == text.size() && fini == 0, "{}: malformed CSV near row {}: {}", source,
-            state.rows.size() + 1, csv_strerror(err));
+            state.rows_seen + 1, csv_strerror(err));
+}
+
+}  // namespace
+
+CsvRows parse_csv(const std::string& text, const std::string& source, const CsvLimits& limits) {
+  CsvState state;
+  state.limits = &limits;
+  parse_into(state, text, source);
   return std::move(state.rows);
 }
+
+void for_each_csv_row(const std::string& text, const std::string& source,
+                      const std::function<void(std::vector<std::string>& row, size_t row_no)>& on_row,
+                      const CsvLimits& limits) {
+  CsvState state;
+  state.limits = &limits;
+  state.on_row = &on_row;
+  parse_into(state, text, source);
+}
+
 
 std::string cell_excerpt(const std::string& text) {
   constexpr size_t kShown = 60;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,12 @@ struct CsvLimits {
 
 CsvRows parse_csv(const std::string& text, const std::string& source,
                   const CsvLimits& limits = CsvLimits{});
+
+// The same rows handed to `on_row` one at a time (row_no is 1-based, the header is row 1) and not
+// kept: memory stays one row however long the file. max_cells does not apply (nothing accumulates).
+void for_each_csv_row(const std::string& text, const std::string& source,
+                      const std::function<void(std::vector<std::string>& row, size_t row_no)>& on_row,
+                      const CsvLimits& limits = CsvLimits{});
 
 // A cell quoted in an error: clipped to 60 bytes (plus its length), control characters shown as
 // '?', so that a hostile cell can neither flood the log nor break the message over lines.

@@ -135,24 +135,29 @@ std::vector<PtbxlRecord> parse_ptbxl_database(const std::string& csv_text,
                                               const std::string& source) {
   constexpr int64_t kMaxId = 2147483647;
   constexpr int64_t kMinFold = 1, kMaxFold = 10;
-  const auto rows = parse_csv(csv_text, source);
-  ECG_CHECK(!rows.empty(), "{}: empty file, expected the ptbxl_database header row", source);
-  const auto& header = rows.front();
-  auto index_of = [&](const std::string& name) {
-    auto it = std::find(header.begin(), header.end(), name);
-    ECG_CHECK(it != header.end(), "{}: missing column '{}'", source, name);
-    return static_cast<size_t>(it - header.begin());
-  };
-  const size_t c_id = index_of("ecg_id"), c_patient = index_of("patient_id"),
-               c_codes = index_of("scp_codes"), c_fold = index_of("strat_fold"),
-               c_lr = index_of("filename_lr"), c_hr = index_of("filename_hr");
-
+  // Row by row: the database's cells are never all in memory at once (at 100k records they
+  // would be ~120 MB of strings; PTB-XL's 21,799 rows are ~25 MB).
+  std::vector<std::string> header;
+  size_t c_id = 0, c_patient = 0, c_codes = 0, c_fold = 0, c_lr = 0, c_hr = 0;
   std::vector<PtbxlRecord> out;
-  out.reserve(rows.size());
-  for (size_t r = 1; r < rows.size(); ++r) {
-    const auto& row = rows[r];
-    if (row.size() == 1 && row[0].empty()) continue;  // blank trailing line
-    const std::string where = fmt::format("{} row {}", source, r + 1);
+  for_each_csv_row(csv_text, source, [&](std::vector<std::string>& row, size_t row_no) {
+    if (row_no == 1) {
+      header = std::move(row);
+      auto index_of = [&](const std::string& name) {
+        auto it = std::find(header.begin(), header.end(), name);
+        ECG_CHECK(it != header.end(), "{}: missing column '{}'", source, name);
+        return static_cast<size_t>(it - header.begin());
+      };
+      c_id = index_of("ecg_id");
+      c_patient = index_of("patient_id");
+      c_codes = index_of("scp_codes");
+      c_fold = index_of("strat_fold");
+      c_lr = index_of("filename_lr");
+      c_hr = index_of("filename_hr");
+      return;
+    }
+    if (row.size() == 1 && row[0].empty()) return;  // blank trailing line
+    const std::string where = fmt::format("{} row {}", source, row_no);
     ECG_CHECK(row.size() == header.size(), "{}: {} fields, header has {}", where, row.size(),
               header.size());
     PtbxlRecord rec;
@@ -163,12 +168,13 @@ std::vector<PtbxlRecord> parse_ptbxl_database(const std::string& csv_text,
     const int64_t fold = parse_id(row[c_fold], where_id, "strat_fold", kMinFold, kMaxFold);
     rec.fold = static_cast<int>(fold);
     rec.scp_codes = parse_scp_codes(row[c_codes], where_id);
-    rec.filename_lr = row[c_lr];
-    rec.filename_hr = row[c_hr];
+    rec.filename_lr = std::move(row[c_lr]);
+    rec.filename_hr = std::move(row[c_hr]);
     check_record_path(rec.filename_lr, where_id, "filename_lr");
     check_record_path(rec.filename_hr, where_id, "filename_hr");
     out.push_back(std::move(rec));
-  }
+  });
+  ECG_CHECK(!header.empty(), "{}: empty file, expected the ptbxl_database header row", source);
   std::sort(out.begin(), out.end(),
             [](const PtbxlRecord& a, const PtbxlRecord& b) { return a.ecg_id < b.ecg_id; });
   for (size_t i = 1; i < out.size(); ++i) {

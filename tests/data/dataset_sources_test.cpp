@@ -118,6 +118,24 @@ TEST_F(OtherSources, WfdbFolderUnlabelledOrWithALabelCsvOfOnesOwn) {
   EXPECT_EQ(info.n_records, 40);
   EXPECT_TRUE(info.tasks.empty());
   EXPECT_EQ(info.record_name[0], "ward1/rec00001");  // RECORDS order, sorted
+  // numpy reads each .dat itself (int16 interleaved, gain from the header): the stored signal is
+  // the first 10 s in mV when nothing is filtered, resampled or normalised.
+  const std::string raw = *dir_ / "wraw.h5";
+  r = run_ecgdist("preprocess --source wfdb --input " + in + " --target-rate 500 --no-filter --normalize none --out " + raw);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto py = ecg::testing::run_python(
+      "import numpy as np, h5py\n"
+      "root = '" + in + "'\n"
+      "h = h5py.File('" + raw + "', 'r'); names = [n.decode() if isinstance(n, bytes) else n for n in h['record_name'][:]]\n"
+      "assert names == sorted(open(root + '/RECORDS').read().split()), names[:3]\n"
+      "for row, name in enumerate(names):\n"
+      "    lines = open(root + '/' + name + '.hea').read().splitlines()\n"
+      "    n = int(lines[0].split()[3]); gain = float(lines[1].split()[2].split('(')[0])\n"
+      "    x = np.fromfile(root + '/' + name + '.dat', dtype='<i2').reshape(n, 12).T / gain\n"
+      "    err = np.abs(h['signals'][row] - x[:, :5000]).max(); assert err < 1e-6, (name, err)\n"
+      "print('checked', len(names))\n");
+  ASSERT_EQ(py.exit_code, 0) << py.output;
+  EXPECT_NE(py.output.find("checked 40"), std::string::npos) << py.output;
 
   const std::string labelled = *dir_ / "wl.h5";
   r = run_ecgdist("preprocess --source wfdb --input " + in + " --labels " + in + "/labels.csv --labels-task diagnosis "
