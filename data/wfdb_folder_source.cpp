@@ -150,6 +150,12 @@ class WfdbFolderSource : public RecordSource {
     ECG_CHECK(with_fold == 0 || with_fold == rows.size() - 1,
               "{}: field fold is given for {} of {} rows; give it for all or none", csv, with_fold,
               rows.size() - 1);
+    // The task names an HDF5 dataset under /labels and a run's folders: a plain name only.
+    ECG_CHECK(!o.labels_task.empty() && o.labels_task.size() <= 64 &&
+                  std::all_of(o.labels_task.begin(), o.labels_task.end(),
+                              [](unsigned char ch) { return std::isalnum(ch) || ch == '_' || ch == '-'; }),
+              "--labels-task '{}': a task name holds letters, digits, '_' and '-' only",
+              cell_excerpt(o.labels_task));
     task_.task = o.labels_task;
     task_.classes.assign(classes.begin(), classes.end());
     const size_t c = classes.size();

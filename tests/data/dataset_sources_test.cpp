@@ -168,6 +168,14 @@ TEST_F(OtherSources, WfdbFolderUnlabelledOrWithALabelCsvOfOnesOwn) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("empty.csv: row 2: field labels '' has an empty class name"), std::string::npos)
       << r.output;
+  // The task names an HDF5 dataset and run folders: a plain name only.
+  r = run_ecgdist("preprocess --source wfdb --input " + in + " --labels " + in + "/labels.csv --labels-task 'a/b' --out " +
+                  *dir_ / "x.h5");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--labels-task 'a/b': a task name holds letters, digits, '_' and '-' only"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(ecg::data::read_dataset_info(*dir_ / "x.h5").n_records, 1);  // the earlier file, untouched
   // A record of another lead set: an auxiliary channel where V6 should be.
   const std::string aux_dir = *dir_ / "aux";
   fs::create_directories(aux_dir + "/ward1");
