@@ -39,18 +39,6 @@ void check_record_name(const std::string& name, const std::string& where) {
     ECG_CHECK(part != "..", "{}: record '{}' has a '..' component", where, cell_excerpt(name));
 }
 
-std::vector<std::string> split_at(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  size_t at = 0;
-  while (at <= s.size()) {
-    size_t end = s.find(sep, at);
-    if (end == std::string::npos) end = s.size();
-    out.push_back(s.substr(at, end - at));
-    at = end + 1;
-  }
-  return out;
-}
-
 class WfdbFolderSource : public RecordSource {
  public:
   WfdbFolderSource(const PreprocessOptions& o, const std::string& dir, const SkipRecord& skip)
@@ -108,7 +96,7 @@ class WfdbFolderSource : public RecordSource {
       ECG_CHECK(seen.insert(name).second, "{}: record {} is listed twice", where, cell_excerpt(name));
       ECG_CHECK(records_.size() < kMaxFolderRecords, "{}: more than {} records", csv, kMaxFolderRecords);
       std::set<std::string> labels;
-      for (const auto& l : split_at(row[c_labels], ';')) {
+      for (const auto& l : split_fields(row[c_labels], ';')) {
         ECG_CHECK(!l.empty(), "{}: field labels '{}' has an empty class name (labels are "
                               "';'-separated names; an unlabelled record needs a name such as "
                               "'normal')",
@@ -176,7 +164,7 @@ std::vector<std::string> find_wfdb_records(const std::string& root, const std::s
   const fs::path index = fs::path(root) / "RECORDS";
   if (fs::is_regular_file(index)) {
     const std::string text = read_text_file_bounded(index.string(), kMaxLabelCsvBytes, "RECORDS index");
-    for (const auto& raw : split_at(text, '\n')) {
+    for (const auto& raw : split_fields(text, '\n')) {
       std::string line = raw;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty()) continue;

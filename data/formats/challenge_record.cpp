@@ -45,16 +45,12 @@ ChallengeMeta parse_challenge_meta(const std::vector<std::string>& comments,
       ECG_CHECK(!have_dx, "{}: #Dx given twice", hea);
       have_dx = true;
       std::set<std::string> seen;
-      size_t at = 0;
-      while (at <= value.size()) {
-        size_t end = value.find(',', at);
-        if (end == std::string::npos) end = value.size();
-        const std::string code = trim_blanks(value.substr(at, end - at));
+      for (const auto& field : split_fields(value, ',')) {
+        const std::string code = trim_blanks(field);
         ECG_CHECK(is_snomed_concept_id(code),
                   "{}: #Dx '{}': '{}' is not a SNOMED CT concept id (6-18 digits)", hea,
                   cell_excerpt(value), cell_excerpt(code));
         if (seen.insert(code).second) meta.dx.push_back(code);
-        at = end + 1;
       }
     } else if (key == "age") {
       if (value.empty() || lowercase(value) == "nan" || lowercase(value) == "unknown") continue;

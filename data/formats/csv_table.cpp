@@ -109,6 +109,18 @@ void for_each_csv_row(const std::string& text, const std::string& source,
 }
 
 
+std::vector<std::string> split_fields(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at <= text.size()) {
+    size_t end = text.find(sep, at);
+    if (end == std::string::npos) end = text.size();
+    out.push_back(text.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
 std::string cell_excerpt(const std::string& text) {
   constexpr size_t kShown = 60;
   std::string out;

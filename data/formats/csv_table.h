@@ -31,6 +31,10 @@ void for_each_csv_row(const std::string& text, const std::string& source,
                       const std::function<void(std::vector<std::string>& row, size_t row_no)>& on_row,
                       const CsvLimits& limits = CsvLimits{});
 
+// "a;b;;c" split at `sep` into {"a", "b", "", "c"} (an empty text gives one empty field): the
+// lists inside one cell (a label CSV's classes, SNOMED CT code lists, a RECORDS file's lines).
+std::vector<std::string> split_fields(const std::string& text, char sep);
+
 // A cell quoted in an error: clipped to 60 bytes (plus its length), control characters shown as
 // '?', so that a hostile cell can neither flood the log nor break the message over lines.
 std::string cell_excerpt(const std::string& text);

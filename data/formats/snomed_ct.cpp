@@ -8,21 +8,6 @@
 #include "data/formats/csv_table.h"
 
 namespace ecg::data {
-namespace {
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  size_t at = 0;
-  while (at <= s.size()) {
-    size_t end = s.find(sep, at);
-    if (end == std::string::npos) end = s.size();
-    out.push_back(s.substr(at, end - at));
-    at = end + 1;
-  }
-  return out;
-}
-
-}  // namespace
 
 bool is_snomed_concept_id(const std::string& s) {
   return s.size() >= 6 && s.size() <= 18 &&
@@ -46,7 +31,7 @@ SnomedTable SnomedTable::parse(const std::string& csv_text, const std::string& s
     ECG_CHECK(is_snomed_concept_id(c.code), "{}: row {}: '{}' is not a SNOMED CT concept id", source,
               r + 1, cell_excerpt(c.code));
     ECG_CHECK(row[3] == "0" || row[3] == "1", "{}: row {}: scored must be 0 or 1", source, r + 1);
-    if (!row[4].empty()) c.equivalents = split(row[4], '|');
+    if (!row[4].empty()) c.equivalents = split_fields(row[4], '|');
     ECG_CHECK(t.by_code_.emplace(c.code, c).second, "{}: code {} appears twice", source, c.code);
   }
   for (const auto& [code, c] : t.by_code_) {
@@ -151,8 +136,8 @@ SnomedTask parse_snomed_task(const std::string& spec, const SnomedTable& table,
               cell_excerpt(spec));
   }
   std::set<std::string> seen;
-  for (const auto& cls : split(spec.substr(eq + 1), ',')) {
-    std::vector<std::string> codes = split(cls, '|');
+  for (const auto& cls : split_fields(spec.substr(eq + 1), ',')) {
+    std::vector<std::string> codes = split_fields(cls, '|');
     std::string names;
     for (const auto& code : codes) {
       ECG_CHECK(is_snomed_concept_id(code), "{} '{}': '{}' is not a SNOMED CT concept id (6-18 digits)",

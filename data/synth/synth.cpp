@@ -2,21 +2,11 @@
 // records in parallel (each from its own (seed, ecg_id) streams), then the tables.
 #include "data/synth/synth.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
-#include <exception>
 #include <filesystem>
-#include <mutex>
 #include <numeric>
-#include <thread>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -24,6 +14,7 @@
 #include "data/formats/leads.h"
 #include "data/formats/scp_statements.h"
 #include "data/formats/wfdb_writer.h"
+#include "data/synth/record_files.h"
 
 namespace ecg::data::synth {
 namespace {
@@ -40,33 +31,6 @@ std::string csv_field(const std::string& s) {
     out += c;
   }
   return out + "\"";
-}
-
-// Records are written under a temp name and renamed, but without a per-file fsync (two fsyncs per
-// record made 10,000 records take minutes on a disk). One syncfs() before ptbxl_database.csv -
-// itself written atomically with fsync - makes them durable: the database is the completion
-// marker, and a directory without it is not a PTB-XL release.
-void write_renamed(const std::string& path, const std::string& bytes) {
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  ECG_CHECK(f != nullptr, "cannot create {}: {}", tmp, std::strerror(errno));
-  const size_t written = std::fwrite(bytes.data(), 1, bytes.size(), f);
-  const int saved = errno;
-  const bool closed = std::fclose(f) == 0;
-  if (written != bytes.size() || !closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = written != bytes.size() ? saved : errno;
-    std::remove(tmp.c_str());
-    ECG_FAIL("{}", write_error_message(path, err, "WFDB record"));
-  }
-}
-
-void sync_filesystem_of(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  ECG_CHECK(fd >= 0, "cannot open {}: {}", dir, std::strerror(errno));
-  const int rc = ::syncfs(fd);
-  const int saved = errno;
-  ::close(fd);
-  ECG_CHECK(rc == 0, "cannot sync {}: {}", dir, std::strerror(saved));
 }
 
 std::string float1(double v) {
@@ -299,38 +263,18 @@ SynthSummary write_synthetic_ptbxl(const SynthOptions& options) {
   }
 
   // Records in parallel; the first error stops the others and is rethrown here.
-  std::atomic<int> next{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto worker = [&] {
-    while (!failed.load()) {
-      const int i = next.fetch_add(1);
-      if (i >= static_cast<int>(rows.size())) return;
-      try {
-        const DatabaseRow& row = rows[i];
-        const RecordPlan plan = plan_record(row.labels, options.seed, row.ecg_id);
-        for (int rate : rates) {
-          const auto leads = render_record(plan, rate, options.seed, row.ecg_id);
-          const std::string path = (out / record_filename(row.ecg_id, rate)).string();
-          const WfdbFiles files = encode_wfdb_record(fs::path(path).filename().string(), rate,
-                                                     ptbxl_header_lead_names(), to_adc(leads));
-          write_renamed(path + ".dat", files.dat);
-          write_renamed(path + ".hea", files.header);
-        }
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        failed = true;
-      }
+  for_each_record_in_parallel(options.records, options.threads, [&](int i) {
+    const DatabaseRow& row = rows[static_cast<size_t>(i)];
+    const RecordPlan plan = plan_record(row.labels, options.seed, row.ecg_id);
+    for (int rate : rates) {
+      const auto leads = render_record(plan, rate, options.seed, row.ecg_id);
+      const std::string path = (out / record_filename(row.ecg_id, rate)).string();
+      const WfdbFiles files = encode_wfdb_record(fs::path(path).filename().string(), rate,
+                                                 ptbxl_header_lead_names(), to_adc(leads));
+      write_renamed(path + ".dat", files.dat);
+      write_renamed(path + ".hea", files.header);
     }
-  };
-  const int n_threads = std::min(options.threads, options.records);
-  std::vector<std::thread> pool;
-  for (int t = 1; t < n_threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
+  });
 
   sync_filesystem_of(options.out_dir);
   write_file_atomically((out / "scp_statements.csv").string(), embedded_scp_statements_csv());

@@ -1,16 +1,13 @@
 #include "data/synth/synth_challenge.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <mutex>
-#include <thread>
 
-#include "common/atomic_file.h"
 #include "common/error.h"
 #include "data/formats/challenge_record.h"
 #include "data/formats/leads.h"
+#include "data/synth/record_files.h"
 
 namespace ecg::data::synth {
 namespace {
@@ -64,54 +61,37 @@ SynthSummary write_synthetic_challenge(const SynthOptions& options) {
   const size_t c_age = col("age"), c_sex = col("sex");
   const std::vector<std::string> leads(kLeadOrder.begin(), kLeadOrder.end());
 
-  std::atomic<int> next{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto worker = [&] {
-    while (!failed.load()) {
-      const int i = next.fetch_add(1);
-      if (i >= static_cast<int>(rows.size())) return;
-      try {
-        const DatabaseRow& row = rows[static_cast<size_t>(i)];
-        const Tranche& t = kTranches[i % 3];
-        const int number = i / 3 + 1;
-        // Duration from the record's id, so it does not depend on thread scheduling.
-        const double span = t.max_s - t.min_s;
-        const double duration = t.min_s + (span > 0 ? (row.ecg_id * 7919 % 101) / 100.0 * span : 0);
-        const RecordPlan plan = plan_record(row.labels, options.seed, row.ecg_id, duration);
-        const auto mv = render_record(plan, t.rate, options.seed, row.ecg_id);
-        ChallengeMeta meta;
-        const std::string& age = row.fields[c_age];
-        if (!age.empty()) meta.age = std::stod(age);
-        meta.sex = row.fields[c_sex] == "0" ? "Male" : row.fields[c_sex] == "1" ? "Female" : "";
-        for (const auto& [code, likelihood] : row.labels.codes) {
-          const auto it = scp_to_snomed().find(code);
-          if (it != scp_to_snomed().end() &&
-              std::find(meta.dx.begin(), meta.dx.end(), it->second) == meta.dx.end())
-            meta.dx.push_back(it->second);
-        }
-        if (meta.dx.empty()) meta.dx.push_back(scp_to_snomed().at("SR"));
-        const std::string name = fmt::format("{}{:0{}d}", t.prefix, number, t.digits);
-        const WfdbFiles files =
-            encode_challenge_record(name, t.rate, leads, to_adc(mv), meta);
-        const fs::path base = out / t.folder / name;
-        // The signal file first: a header on disk always describes a complete .mat.
-        write_file_atomically(base.string() + ".mat", files.dat);
-        write_file_atomically(base.string() + ".hea", files.header);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        failed = true;
-      }
+  for_each_record_in_parallel(options.records, options.threads, [&](int i) {
+    const DatabaseRow& row = rows[static_cast<size_t>(i)];
+    const Tranche& t = kTranches[i % 3];
+    const int number = i / 3 + 1;
+    // Duration from the record's id, so it does not depend on thread scheduling.
+    const double span = t.max_s - t.min_s;
+    const double duration = t.min_s + (span > 0 ? (row.ecg_id * 7919 % 101) / 100.0 * span : 0);
+    const RecordPlan plan = plan_record(row.labels, options.seed, row.ecg_id, duration);
+    const auto mv = render_record(plan, t.rate, options.seed, row.ecg_id);
+    ChallengeMeta meta;
+    const std::string& age = row.fields[c_age];
+    if (!age.empty()) meta.age = std::stod(age);
+    meta.sex = row.fields[c_sex] == "0" ? "Male" : row.fields[c_sex] == "1" ? "Female" : "";
+    for (const auto& [code, likelihood] : row.labels.codes) {
+      const auto it = scp_to_snomed().find(code);
+      if (it != scp_to_snomed().end() &&
+          std::find(meta.dx.begin(), meta.dx.end(), it->second) == meta.dx.end())
+        meta.dx.push_back(it->second);
     }
-  };
-  const int n_threads = std::min(options.threads, options.records);
-  std::vector<std::thread> pool;
-  for (int k = 1; k < n_threads; ++k) pool.emplace_back(worker);
-  worker();
-  for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
+    if (meta.dx.empty()) meta.dx.push_back(scp_to_snomed().at("SR"));
+    const std::string name = fmt::format("{}{:0{}d}", t.prefix, number, t.digits);
+    const WfdbFiles files =
+        encode_challenge_record(name, t.rate, leads, to_adc(mv), meta);
+    const fs::path base = out / t.folder / name;
+    // The signal file first: a header on disk always describes a complete .mat.
+    write_renamed(base.string() + ".mat", files.dat);
+    write_renamed(base.string() + ".hea", files.header);
+  });
+  // The headers name their .mat files, so each tranche is complete when its last header is; the
+  // folders have no completion marker of their own (the Challenge ships none), hence one sync.
+  sync_filesystem_of(options.out_dir);
 
   SynthSummary summary;
   summary.records = options.records;

@@ -1,15 +1,13 @@
 #include "data/synth/synth_wfdb_folder.h"
 
-#include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <mutex>
-#include <thread>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "data/formats/leads.h"
 #include "data/formats/wfdb_writer.h"
+#include "data/synth/record_files.h"
 
 namespace ecg::data::synth {
 namespace {
@@ -39,31 +37,17 @@ SynthSummary write_synthetic_wfdb_folder(const SynthOptions& options) {
   const std::vector<DatabaseRow> rows = plan_database(options);
   const std::vector<std::string> leads(kLeadOrder.begin(), kLeadOrder.end());
 
-  std::atomic<int> next{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto worker = [&] {
-    while (!failed.load()) {
-      const int i = next.fetch_add(1);
-      if (i >= static_cast<int>(rows.size())) return;
-      try {
-        const DatabaseRow& row = rows[static_cast<size_t>(i)];
-        const RecordPlan plan = plan_record(row.labels, options.seed, row.ecg_id);
-        const auto mv = render_record(plan, 500, options.seed, row.ecg_id);
-        write_wfdb_record((out / record_name(i)).string(), 500, leads, to_adc(mv));
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        failed = true;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int k = 1; k < std::min(options.threads, options.records); ++k) pool.emplace_back(worker);
-  worker();
-  for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
+  for_each_record_in_parallel(options.records, options.threads, [&](int i) {
+    const DatabaseRow& row = rows[static_cast<size_t>(i)];
+    const RecordPlan plan = plan_record(row.labels, options.seed, row.ecg_id);
+    const auto mv = render_record(plan, 500, options.seed, row.ecg_id);
+    const std::string path = (out / record_name(i)).string();
+    const WfdbFiles files =
+        encode_wfdb_record(fs::path(path).filename().string(), 500, leads, to_adc(mv));
+    write_renamed(path + ".dat", files.dat);
+    write_renamed(path + ".hea", files.header);
+  });
+  sync_filesystem_of(options.out_dir);  // before RECORDS and labels.csv mark the folder complete
 
   std::string index, csv = "record,labels,patient\n";
   for (size_t i = 0; i < rows.size(); ++i) {

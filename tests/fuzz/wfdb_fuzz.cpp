@@ -1,9 +1,12 @@
 // libFuzzer target for the WFDB reader (data/formats/wfdb_reader.cpp): header parsing, the signal file
-// size checks and format-16 decoding with verification.
+// size checks and format-16 decoding with verification, byte offsets ("16+24") and the Challenge's
+// MATLAB v4 .mat header check, and the Challenge's #Age/#Sex/#Dx info lines
+// (data/formats/challenge_record.cpp).
 //
 // Input layout: header text, one NUL byte, signal file bytes. A header may not contain NUL (the
 // reader refuses it), so the first NUL is an unambiguous separator; without one, the signal file
-// is empty. Both parts are written as rec.hea / rec.dat into a temp directory private to this
+// is empty. The signal bytes are written as both rec.dat and rec.mat (a header names either), the
+// header as rec.hea, into a temp directory private to this
 // process, so parallel fuzzing jobs (-jobs=N) do not share files. Seeds: tests/fuzz/corpus/wfdb/.
 //
 // Only ecg::Error is caught: any other exception (std::bad_alloc, std::length_error, ...) or a
@@ -18,6 +21,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "data/formats/challenge_record.h"
 #include "data/formats/wfdb.h"
 
 namespace {
@@ -60,6 +64,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   write_file(g_dir + "/rec.hea", bytes, header_size);
   write_file(g_dir + "/rec.dat", bytes + signal_at, size - signal_at);
+  write_file(g_dir + "/rec.mat", bytes + signal_at, size - signal_at);
+  try {
+    const auto header = ecg::data::read_wfdb_header(g_dir + "/rec");
+    ecg::data::parse_challenge_meta(header.comments, g_dir + "/rec.hea");
+  } catch (const ecg::Error&) {
+  }
   for (bool verify : {true, false}) {
     try {
       const auto record = ecg::data::read_wfdb_record(g_dir + "/rec", verify);
