@@ -17,7 +17,7 @@ const RegisterCommand kRegisterEvaluate{CommandSpec{
       sub.add_option("--data", o->data, "preprocessed HDF5 file")->required();
       sub.add_option("--task", o->task, "task whose labels to score against (a /labels/<task> of --data)")
           ->check(task_name_check());
-      sub.add_option("--checkpoint", o->checkpoint, "ecgdist checkpoint or ST-MEM torch.save with a head")
+      sub.add_option("--checkpoint", o->checkpoint, "ecgdist checkpoint or export, or a torch.save file with a head (ST-MEM's: give --profile)")
           ->required();
       sub.add_option("--out", o->out, "output directory")->required();
       sub.add_option("--split", o->split, "test (fold 10) or val (fold 9)")->check(CLI::IsMember({"test", "val"}));
@@ -29,6 +29,7 @@ const RegisterCommand kRegisterEvaluate{CommandSpec{
       sub.add_flag("--trust-data-preprocessing", o->trust_data_preprocessing,
                    "the checkpoint records no preprocessing (a foreign torch.save file); state that --data was "
                    "preprocessed like its training data (default: refused; see docs/outputs.md)");
+      add_inference_profile_option(sub, o->profile);
       add_device_option(sub, o->device);
       sub.add_option("--timeout", o->timeout, "seconds before a stuck collective is fatal");
       return [o]() {

@@ -1,5 +1,6 @@
 // `ecgdist train`: the two-stage post-training recipe (and its baselines/ablations), data-parallel
 // over however many ranks mpirun/srun started.
+#include <map>
 #include <memory>
 
 #include "data/hdf5_layout.h"
@@ -33,6 +34,13 @@ void add_train_options(CLI::App& sub, finetune::TrainOptions& o) {
       ->transform(CLI::CheckedTransformer(finetune::recipes_by_name()))
       ->default_str(finetune::recipe_name(o.recipe));
   sub.add_option("--init", o.init, "encoder checkpoint: ecgdist's or ST-MEM's torch.save encoder.pth");
+  sub.add_option("--init-head", o.init_head,
+                 "the --init file's head: auto (kept when the file names the task's classes, else new) | keep "
+                 "(a torch.save file's head whose outputs are the task's classes in order) | new")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, finetune::InitHead>{
+          {"auto", finetune::InitHead::automatic}, {"keep", finetune::InitHead::keep},
+          {"new", finetune::InitHead::replace}}))
+      ->default_str("auto");
   sub.add_option("--model", o.model, "tiny|small|base")->check(CLI::IsMember(model::model_size_names()));
   sub.add_option("--leads", o.leads, "lead names to use, e.g. I,II,V1 (default: all 12)")->delimiter(',');
   sub.add_option("--train-fraction", o.train_fraction, "nested label-stratified fraction of folds 1-8");

@@ -69,4 +69,17 @@ void add_engine_options(CLI::App& sub, engine::EngineOptions& o) {
   sub.add_flag("--quiet", o.quiet, "no progress output");
 }
 
+
+void add_inference_profile_option(CLI::App& sub, std::optional<finetune::InputProfile>& profile) {
+  std::vector<std::string> names;
+  for (const auto& [name, value] : finetune::profiles_by_name()) names.push_back(name);
+  sub.add_option_function<std::string>(
+         "--profile", [&profile](const std::string& name) { profile = finetune::profiles_by_name().at(name); },
+         "input pipeline the model is fed with: the checkpoint's own (a different one is refused); for a torch.save "
+         "file that records none it must be given: st-mem (ST-MEM's: a 250 Hz file, no band-pass, no normalisation; "
+         "per-crop filter + standardisation) or default (the file's records as stored; with "
+         "--trust-data-preprocessing) (docs/outputs.md)")
+      ->check(CLI::IsMember(names));
+}
+
 }  // namespace ecg::launcher

@@ -93,7 +93,7 @@ torch::nn::Module& FinetuneTask::build_model(const engine::RunContext&) {
   config.validate();
   torch::manual_seed(o_.seed);  // deterministic initialisation (same on every rank anyway)
   model_ = model::StMem(config);
-  if (!o_.init.empty()) load_init_weights(model_, o_.init, data_);
+  if (!o_.init.empty()) load_init_weights(model_, o_, data_);
   model_->set_precision(o_.precision);
   return *model_;
 }

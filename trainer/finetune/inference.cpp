@@ -29,24 +29,44 @@ namespace fs = std::filesystem;
 
 namespace ecg::finetune {
 
+namespace {
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+
+}  // namespace
+
 InferenceModel load_inference_model(const std::string& path) {
   model::LoadedCheckpoint ck = model::load_any_checkpoint(path);
   InferenceModel out;
   model::StMemConfig config;
-  ECG_CHECK(ck.state.count("head.weight"), "{}: has no classification head (an encoder only); "
-            "train a head first with `ecgdist train --init {}`", path, path);
-  if (!ck.meta.is_null() && ck.meta.contains("model_config")) {
+  const bool ours = !ck.meta.is_null() && ck.meta.contains("model_config");
+  if (ours) out.kind = ck.meta.value("kind", ck.meta.value("source_kind", ""));
+  // A pretraining checkpoint is an encoder (plus, for the full one, ST-MEM's decoder): scoring
+  // needs a head trained for a task, which only `train` makes.
+  ECG_CHECK(ck.state.count("head.weight"),
+            "--checkpoint {} is an encoder without a classification head{}, but scoring needs a classifier (an "
+            "encoder with a task's head); train one from it with `ecgdist train --init {}`",
+            path, out.kind.empty() ? std::string() : fmt::format(" (checkpoint kind '{}')", out.kind), path);
+  if (ours) {
     config = ck.meta.at("model_config").get<model::StMemConfig>();
     out.classes = ck.meta.value("classes", std::vector<std::string>{});
+    out.classes_recorded = !out.classes.empty();
     out.manifest = ck.meta.value("preprocessing", nlohmann::json());
     out.task = ck.meta.value("task", "");
   } else {
     config = model::infer_config(ck.state, path);
+  }
+  if (!out.classes_recorded) {
+    out.classes.clear();
     for (int64_t k = 0; k < config.num_classes; ++k) out.classes.push_back(fmt::format("class_{}", k));
   }
   config.drop_path = 0;
   out.crop = config.seq_len();
-  if (!ck.meta.is_null() && ck.meta.contains("options") && ck.meta.at("options").contains("crop_length")) {
+  if (ours && ck.meta.contains("options") && ck.meta.at("options").contains("crop_length")) {
     const auto& length = ck.meta.at("options").at("crop_length");
     ECG_CHECK(length.is_number_integer() && length.get<int64_t>() > 0 && length.get<int64_t>() <= config.seq_len() &&
                   length.get<int64_t>() % model::kPatchSamples == 0,
@@ -54,16 +74,52 @@ InferenceModel load_inference_model(const std::string& path) {
               config.seq_len());
     out.crop = length.get<int64_t>();
   }
-  if (!ck.meta.is_null() && ck.meta.contains("options")) out.profile = profile_from_options(ck.meta.at("options"), path);
+  // Ours always says how it was fed: options.profile, or nothing for runs from before profiles
+  // existed, which all used the default pipeline.
+  out.profile_recorded = ours;
+  if (ours && ck.meta.contains("options")) out.profile = profile_from_options(ck.meta.at("options"), path);
   out.model = model::StMem(config);
   load_model_state(out.model, ck.state, path);
   out.model->eval();
   return out;
 }
 
+void resolve_profile(InferenceModel& im, const std::optional<InputProfile>& requested, const std::string& checkpoint) {
+  if (im.profile_recorded) {
+    ECG_CHECK(!requested || *requested == im.profile,
+              "--profile {}, but --checkpoint {} was trained with --profile {} (its options); leave --profile out",
+              profile_name(*requested), checkpoint, profile_name(im.profile));
+    return;
+  }
+  ECG_CHECK(requested.has_value(),
+            "--checkpoint {} is a torch.save file that does not say which input pipeline its model was trained with; "
+            "choose one with --profile: 'st-mem' (ST-MEM's own: a 250 Hz file neither band-passed nor normalised, "
+            "`ecgdist preprocess --target-rate 250 --no-filter --normalize none`; each crop is filtered 0.67-40 Hz and "
+            "standardised as ST-MEM's code does) or 'default' (records fed as the file stores them, for a model "
+            "trained on data preprocessed exactly like it; also needs --trust-data-preprocessing)",
+            checkpoint);
+  im.profile = *requested;
+  log::info("--checkpoint {}: fed with --profile {} (the file records no pipeline of its own)", checkpoint,
+            profile_name(im.profile));
+}
+
+void settle_classes(InferenceModel& im, const std::vector<std::string>& classes, const std::string& source,
+                    const std::string& checkpoint) {
+  if (im.classes_recorded) {
+    ECG_CHECK(classes == im.classes, "{} names classes [{}], but --checkpoint {} was trained for classes [{}]",
+              source, join_names(classes), checkpoint, join_names(im.classes));
+    return;
+  }
+  ECG_CHECK(classes.size() == im.classes.size(), "{} names {} classes [{}], but --checkpoint {} has {} outputs",
+            source, classes.size(), join_names(classes), checkpoint, im.classes.size());
+  im.classes = classes;
+  im.classes_recorded = true;
+}
+
 void check_unrecorded_preprocessing(const InferenceModel& im, const std::string& checkpoint, const std::string& data,
                                     bool trusted) {
-  if (!im.manifest.is_null()) return;
+  // st-mem states what the file must be (check_profile_data checks its manifest against that).
+  if (!im.manifest.is_null() || im.profile == InputProfile::st_mem) return;
   // Nothing can compare the file with the model's training data: scores on a file preprocessed
   // otherwise (another filter, rate or normalisation) would look as valid as any. Only the user
   // can vouch for it, and must say so.
@@ -79,6 +135,7 @@ int run_evaluate(comm::Communicator& comm, const EvaluateOptions& o) {
   engine::configure_threads(o.threads, comm.local_size());
   ECG_CHECK(o.split == "test" || o.split == "val", "--split must be test or val (got '{}')", o.split);
   InferenceModel im = load_inference_model(o.checkpoint);
+  resolve_profile(im, o.profile, o.checkpoint);
   im.model->to(engine::resolve_device(o.device, comm.local_rank()));
   TrainOptions topts;
   topts.data = o.data;
@@ -90,14 +147,8 @@ int run_evaluate(comm::Communicator& comm, const EvaluateOptions& o) {
   if (!im.task.empty()) {
     ECG_CHECK(im.task == o.task, "--checkpoint {} was trained for task '{}', not --task '{}'", o.checkpoint,
               im.task, o.task);
-    ECG_CHECK(im.classes == data.classes(), "--checkpoint {}: its classes differ from {}'s classes of task '{}'",
-              o.checkpoint, o.data, o.task);
-  } else {
-    ECG_CHECK(static_cast<int64_t>(im.classes.size()) == data.num_classes(),
-              "--checkpoint {} has {} outputs but task '{}' has {} classes", o.checkpoint, im.classes.size(),
-              o.task, data.num_classes());
-    im.classes = data.classes();
   }
+  settle_classes(im, data.classes(), fmt::format("--task {} of {}", o.task, o.data), o.checkpoint);
   check_profile_data(im.profile, data.file.manifest, o.data);
   const auto& records = o.split == "test" ? data.test : data.val;
   EvalSettings settings{o.data, sharding::lead_indices_from_names(im.model->config().leads),
@@ -164,16 +215,65 @@ std::vector<float> score_signals(InferenceModel& im, std::vector<float>& signals
 
 }  // namespace
 
+namespace {
+
+// --classes or --task (+ --data) name a foreign checkpoint's outputs, or must agree with ours.
+void name_predicted_classes(InferenceModel& im, const PredictOptions& o, bool input_is_h5) {
+  ECG_CHECK(o.classes.empty() || o.task.empty(), "--classes and --task both name the classes; give one of them");
+  ECG_CHECK(o.classes_data.empty() || !o.task.empty(), "--data {} is where --task's classes are read; give --task too",
+            o.classes_data);
+  if (!o.classes.empty()) {
+    settle_classes(im, o.classes, "--classes", o.checkpoint);
+  } else if (!o.task.empty()) {
+    const std::string file = !o.classes_data.empty() ? o.classes_data : input_is_h5 ? o.input : std::string();
+    ECG_CHECK(!file.empty(), "--task {} takes its classes from an HDF5 file: with a record as --input, give --data "
+              "FILE.h5 too", o.task);
+    settle_classes(im, data::read_labels(file, o.task).classes, fmt::format("--task {} of {}", o.task, file),
+                   o.checkpoint);
+  }
+  ECG_CHECK(im.classes_recorded,
+            "--checkpoint {} does not name its {} outputs (a torch.save file); name them with --classes NAME,... or "
+            "--task TASK (that task's classes in --input FILE.h5, or in --data FILE.h5)",
+            o.checkpoint, im.classes.size());
+}
+
+// How a record is brought to a checkpoint that records no manifest: --profile st-mem says it
+// (ST-MEM's downstream input is the record at 250 Hz, neither filtered nor normalised, before its
+// per-crop filters and standardisation); the default profile has no pipeline to name.
+data::Manifest stmem_record_manifest(const InferenceModel& im, const data::WfdbHeader& header,
+                                     const std::string& checkpoint) {
+  ECG_CHECK(im.profile == InputProfile::st_mem,
+            "--checkpoint {} records no preprocessing manifest; with --profile default preprocess the recording "
+            "with `ecgdist preprocess` as the model's training data was and pass the .h5 file with "
+            "--trust-data-preprocessing instead", checkpoint);
+  const data::StMemInputSpec spec;
+  data::Manifest m;
+  m.source_rate = static_cast<int>(std::lround(header.sampling_rate));
+  m.target_rate = static_cast<int>(spec.sampling_rate_hz);
+  m.filter = false;
+  m.normalization = "none";
+  // The whole record (whole seconds), as ST-MEM crops windows from all of it.
+  m.duration_s = std::floor(static_cast<double>(header.n_samples) / header.sampling_rate);
+  return m;
+}
+
+}  // namespace
+
 int run_predict(comm::Communicator& comm, const PredictOptions& o) {
   engine::configure_threads(o.threads, comm.local_size());
   InferenceModel im = load_inference_model(o.checkpoint);
+  resolve_profile(im, o.profile, o.checkpoint);
   im.model->to(engine::resolve_device(o.device, comm.local_rank()));
   ECG_CHECK(fs::exists(o.input), "--input {}: no such file", o.input);
   std::vector<std::string> ids;
   std::vector<float> probs;
   int64_t n = 0;
   const std::string ext = fs::path(o.input).extension().string();
-  if (ext == ".h5" || ext == ".hdf5") {
+  const bool input_is_h5 = ext == ".h5" || ext == ".hdf5";
+  ECG_CHECK(input_is_h5 || ext == ".hea", "--input {}: expected a WFDB header (.hea) or a preprocessed .h5 file",
+            o.input);
+  name_predicted_classes(im, o, input_is_h5);
+  if (input_is_h5) {
     const data::DatasetInfo data = data::read_dataset_info(o.input);
     check_unrecorded_preprocessing(im, o.checkpoint, o.input, o.trust_data_preprocessing);
     if (!im.manifest.is_null()) {
@@ -200,22 +300,19 @@ int run_predict(comm::Communicator& comm, const PredictOptions& o) {
     probs = predict_records(im.model, comm, records, settings, nullptr, "prediction");
     for (int64_t id : data.ecg_id) ids.push_back(std::to_string(id));
   } else {
-    ECG_CHECK(ext == ".hea", "--input {}: expected a WFDB header (.hea) or a preprocessed .h5 file", o.input);
     ECG_CHECK(comm.size() == 1, "--input {}: one record is scored by one process (started with {} ranks)", o.input,
               comm.size());
-    // Without a manifest there is no pipeline to run the record through (--trust-data-preprocessing
-    // vouches for an already preprocessed file, not for a raw recording).
-    ECG_CHECK(!im.manifest.is_null(), "--checkpoint {} records no preprocessing manifest; preprocess the "
-              "recording with `ecgdist preprocess` as the model's training data was and pass the .h5 file with "
-              "--trust-data-preprocessing instead", o.checkpoint);
-    data::Manifest m = data::manifest_from_json(im.manifest, o.checkpoint);
     std::string record = (fs::path(o.input).parent_path() / fs::path(o.input).stem()).string();
     data::WfdbHeader header = data::read_wfdb_header(record);
+    // Without a manifest only a named pipeline says how to prepare the record (--trust-data-
+    // preprocessing vouches for an already preprocessed file, not for a raw recording).
+    const data::Manifest m = im.manifest.is_null() ? stmem_record_manifest(im, header, o.checkpoint)
+                                                   : data::manifest_from_json(im.manifest, o.checkpoint);
     // The record is band-passed at its own rate and resampled to the model's, as `preprocess` did
     // for the training data; but records recorded at another rate (e.g. PTB-XL's 500 Hz vs its
     // 100 Hz downsampled copies) carry other frequency content, and the model was never validated
     // on them. A clinician must not get such scores silently.
-    if (std::abs(header.sampling_rate - m.source_rate) > 1e-9) {
+    if (!im.manifest.is_null() && std::abs(header.sampling_rate - m.source_rate) > 1e-9) {
       ECG_CHECK(o.allow_rate_mismatch,
                 "--input {}: recorded at {} Hz, but --checkpoint {} was trained on {} Hz records (preprocessing "
                 "manifest source_rate); pass --allow-rate-mismatch to score it anyway",
@@ -234,6 +331,12 @@ int run_predict(comm::Communicator& comm, const PredictOptions& o) {
     popts.duration_s = m.duration_s;
     popts.threads = 1;
     data::RecordProcessor processor(popts);
+    if (im.profile == InputProfile::st_mem) {
+      const data::StMemInputSpec spec;
+      ECG_CHECK(processor.n_samples_out() >= spec.crop_samples,
+                "--input {}: {} s at {} Hz is {} samples, shorter than ST-MEM's {}-sample window", o.input,
+                m.duration_s, m.target_rate, processor.n_samples_out(), spec.crop_samples);
+    }
     std::vector<float> signals = processor.process(record);
     n = 1;
     const int64_t total = processor.n_samples_out();

@@ -20,7 +20,55 @@ void load_model_state(model::StMem& model, const std::map<std::string, torch::Te
   }
 }
 
-void load_init_weights(model::StMem& model, const std::string& path, const TaskData& data) {
+namespace {
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+
+// Whether the --init file's head (of `outputs` rows) is kept, per options.init_head. `meta` is the
+// file's (null for a foreign torch.save file).
+bool keep_init_head(const nlohmann::json& meta, int64_t outputs, const TrainOptions& o, const TaskData& data) {
+  if (o.init_head == InitHead::replace || outputs < 0) {
+    ECG_CHECK(o.init_head != InitHead::keep, "--init-head keep, but --init {} has no classification head", o.init);
+    return false;
+  }
+  const auto task_classes = data.classes();
+  const std::vector<std::string> named = meta.is_object() ? meta.value("classes", std::vector<std::string>{})
+                                                          : std::vector<std::string>{};
+  if (!named.empty()) {
+    if (named != task_classes) {
+      ECG_CHECK(o.init_head != InitHead::keep, "--init-head keep, but --init {} was trained for classes [{}], not "
+                "task {}'s [{}]", o.init, joined(named), data.labels.task, joined(task_classes));
+      return false;
+    }
+  } else {
+    if (o.init_head != InitHead::keep) {
+      if (outputs == data.num_classes()) {
+        log::info("--init {}: its {}-output head names no classes; a new head is trained (--init-head keep keeps it "
+                  "when its outputs are task {}'s classes in order)", o.init, outputs, data.labels.task);
+      }
+      return false;
+    }
+    ECG_CHECK(outputs == data.num_classes(), "--init-head keep, but --init {} has {} outputs and task {} has {} "
+              "classes", o.init, outputs, data.labels.task, data.num_classes());
+  }
+  // A kept head continues a classifier: it must be fed as it was trained.
+  if (meta.is_object() && meta.contains("options") && meta.value("kind", "") != "encoder") {
+    const InputProfile theirs = profile_from_options(meta.at("options"), o.init);
+    ECG_CHECK(theirs == o.profile, "--init {} was trained with --profile {}, this run uses --profile {}; its head "
+              "can only continue under its own (or pass --init-head new)", o.init, profile_name(theirs),
+              profile_name(o.profile));
+  }
+  return true;
+}
+
+}  // namespace
+
+void load_init_weights(model::StMem& model, const TrainOptions& o, const TaskData& data) {
+  const std::string& path = o.init;
   model::LoadedCheckpoint ck = model::load_any_checkpoint(path);
   if (!ck.meta.is_null() && ck.meta.contains("model_config")) {
     auto theirs = ck.meta.at("model_config").get<model::StMemConfig>();
@@ -33,21 +81,26 @@ void load_init_weights(model::StMem& model, const std::string& path, const TaskD
       data::check_same_preprocessing(ck.meta.at("preprocessing"), data.file.manifest, path, data.file.path);
     }
   }
-  // The head belongs to the new task: whatever head the file has is not used.
-  std::map<std::string, torch::Tensor> encoder;
+  const int64_t outputs = ck.state.count("head.weight") ? ck.state.at("head.weight").size(0) : -1;
+  const bool keep_head = keep_init_head(ck.meta, outputs, o, data);
+  std::map<std::string, torch::Tensor> weights;
   int dropped_head = 0;
   for (auto& [name, tensor] : ck.state) {
-    if (name.rfind("head.", 0) == 0) {
+    if (!keep_head && name.rfind("head.", 0) == 0) {
       ++dropped_head;
       continue;
     }
-    encoder.emplace(name, tensor);
+    weights.emplace(name, tensor);
   }
   model::LoadOptions options;
-  options.allow_missing_head = true;
-  model::load_state_dict(model, encoder, options);
-  log::info("--init {}: loaded {} encoder tensors{}", path, encoder.size(),
-            dropped_head ? " (its head was replaced by a new one for this task)" : "");
+  options.allow_missing_head = !keep_head;
+  model::load_state_dict(model, weights, options);
+  if (keep_head) {
+    log::info("--init {}: loaded {} tensors, its head too (its classes are the task's)", path, weights.size());
+  } else {
+    log::info("--init {}: loaded {} encoder tensors{}", path, weights.size(),
+              dropped_head ? " (its head was replaced by a new one for this task)" : "");
+  }
 }
 
 void check_resume_compatible(const nlohmann::json& meta, const TrainOptions& options,

@@ -20,10 +20,11 @@ void load_model_state(model::StMem& model, const std::map<std::string, torch::Te
                       const std::string& source);
 
 // --init: an encoder from an ecgdist checkpoint or a torch.save file (ST-MEM's encoder.pth, our
-// export). The head is new (the task's classes); every encoder tensor must be present. An
-// ecgdist checkpoint's preprocessing manifest must match the data's, and its architecture the
-// chosen --model.
-void load_init_weights(model::StMem& model, const std::string& path, const TaskData& data);
+// export); every encoder tensor must be present. An ecgdist checkpoint's preprocessing manifest
+// must match the data's, and its architecture the chosen --model. The file's head is kept as
+// options.init_head says (InitHead): a kept head continues a classifier, so its classes must be
+// the task's and its input pipeline (profile) this run's; otherwise the head is new.
+void load_init_weights(model::StMem& model, const TrainOptions& options, const TaskData& data);
 
 // A resumed run must be the same run: task, recipe, model, seed, batch and schedule settings.
 void check_resume_compatible(const nlohmann::json& meta, const TrainOptions& options,

@@ -8,7 +8,7 @@ namespace ecg::finetune {
 
 #define ECG_OPT_FIELDS(X)                                                                       \
   X(data) X(task) X(leads) X(train_fraction) X(train_folds) X(val_fold) X(test_fold) X(model)    \
-  X(init) X(dropout) X(recipe) X(lp_epochs) X(lp_lr) X(epochs) X(patience) X(record_after_stop) X(lr_horizon) X(lr) X(min_lr)       \
+  X(init) X(init_head) X(dropout) X(recipe) X(lp_epochs) X(lp_lr) X(epochs) X(patience) X(record_after_stop) X(lr_horizon) X(lr) X(min_lr)       \
   X(warmup_fraction) X(weight_decay) X(layer_decay) X(drop_path) X(batch_size) X(eval_crops)      \
   X(crop_length) X(bootstrap) X(seed) X(profile) X(from_profile)
 

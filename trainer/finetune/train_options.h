@@ -14,6 +14,15 @@
 
 namespace ecg::finetune {
 
+// What --init does with the file's classification head (trainer/finetune/model_init.h).
+//   auto  keep it when the file names the same classes as the task (ours, our exports), else a new one
+//   keep  keep it (a torch.save file names no classes: the user states its outputs are the task's,
+//         in order; the count is checked), refused when it cannot be the task's
+//   new   always a new head
+enum class InitHead { automatic, keep, replace };
+NLOHMANN_JSON_SERIALIZE_ENUM(InitHead, {{InitHead::automatic, "auto"}, {InitHead::keep, "keep"},
+                                        {InitHead::replace, "new"}})
+
 struct TrainOptions : engine::EngineOptions {
   // Data and task.
   std::string data;                  // preprocessed HDF5 file
@@ -30,6 +39,7 @@ struct TrainOptions : engine::EngineOptions {
   // Model.
   std::string model = "tiny";        // tiny | small | base
   std::string init;                  // encoder checkpoint (ours or ST-MEM's torch.save)
+  InitHead init_head = InitHead::automatic;
   double dropout = 0.0;
 
   // Recipe.

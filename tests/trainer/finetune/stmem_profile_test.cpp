@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -164,3 +165,69 @@ TEST_F(StMemProfile, ResumedRunEqualsUninterruptedRun) {
 }
 
 }  // namespace
+
+// A fine-tuned ST-MEM saved by ST-MEM's own code (torch.save, no metadata): refused until its
+// pipeline is named, then scored exactly as ST-MEM's evaluation scores it (scipy filters,
+// standardisation, the published ViT with its own head: tests/trainer/finetune/
+// stmem_eval_reference.py), by evaluate and by predict on the file and on a record.
+TEST_F(StMemProfile, StMemsOwnTorchSaveModelIsScoredAsStMemScoresItOnceTheProfileIsNamed) {
+  const std::string out = run_dir("foreign");
+  fs::create_directories(out);
+  const std::string reference = std::string(ECG_PYTHON) + " " + ecg::testing::test_source_dir() +
+                                "/trainer/finetune/stmem_eval_reference.py";
+  const std::string pth = out + "/stmem_finetuned.pth";
+  auto saved = ecg::testing::run_command(reference + " save " + pth + " 5");
+  ASSERT_EQ(saved.exit_code, 0) << saved.output;
+
+  const std::string evaluate = "evaluate --data " + raw_data() + " --task superdiagnostic --checkpoint " + pth +
+                               " --bootstrap 0 --threads 1 --out ";
+  auto refused = run_ecgdist(evaluate + out + "/refused");
+  ASSERT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("--checkpoint " + pth + " is a torch.save file that does not say which input "
+                                "pipeline its model was trained with; choose one with --profile: 'st-mem'"),
+            std::string::npos) << refused.output;
+  EXPECT_FALSE(fs::exists(out + "/refused/test_metrics.json"));
+  // --profile st-mem states what the file must be: a filtered, normalised one is refused.
+  auto wrong_file = run_ecgdist("evaluate --data " + filtered_data() + " --task superdiagnostic --checkpoint " + pth +
+                                " --bootstrap 0 --threads 1 --profile st-mem --out " + out + "/wrong");
+  ASSERT_NE(wrong_file.exit_code, 0);
+  EXPECT_NE(wrong_file.output.find(filtered_data() + ": --profile st-mem needs"), std::string::npos)
+      << wrong_file.output;
+
+  auto ev = run_ecgdist(evaluate + out + "/eval --profile st-mem");
+  ASSERT_EQ(ev.exit_code, 0) << ev.output;
+  auto check = ecg::testing::run_command(reference + " score " + pth + " " + raw_data() + " " + out +
+                                         "/eval/test_predictions.csv 3");
+  ASSERT_EQ(check.exit_code, 0) << check.output;
+  std::printf("evaluate --profile st-mem vs ST-MEM's evaluation: %s", check.output.c_str());
+  double worst = 1;
+  int records = 0;
+  ASSERT_EQ(std::sscanf(check.output.c_str(), "records %d max_abs_diff %lf", &records, &worst), 2) << check.output;
+  EXPECT_GT(records, 5);
+  EXPECT_LE(worst, 1e-4);
+
+  // predict: the classes come from the task (the file names none), the rows are evaluate's.
+  const std::string predict = "predict --checkpoint " + pth + " --threads 1 --profile st-mem --task superdiagnostic ";
+  auto pr = run_ecgdist(predict + "--input " + raw_data() + " --out " + out + "/pred.csv");
+  ASSERT_EQ(pr.exit_code, 0) << pr.output;
+  const std::string pred = ecg::testing::read_text_file(out + "/pred.csv");
+  EXPECT_EQ(pred.rfind("record,CD,HYP,MI,NORM,STTC\n", 0), 0u) << pred.substr(0, 80);
+  const std::string tested = ecg::testing::read_text_file(out + "/eval/test_predictions.csv");
+  const auto first = tested.find('\n') + 1;
+  const std::string row = tested.substr(first, tested.find('\n', first) - first);
+  const std::string id = row.substr(0, row.find(','));
+  const auto at = pred.find("\n" + id + ",");
+  ASSERT_NE(at, std::string::npos) << id;
+  EXPECT_EQ(pred.substr(at + 1, row.size()), row);
+  // ...and on a WFDB record, brought to 250 Hz unfiltered as ST-MEM reads it: record 1's row.
+  auto wf = run_ecgdist(predict + "--data " + raw_data() + " --input " + *dir_ / "ptbxl" +
+                        "/records100/00000/00001_lr.hea --out " + out + "/wfdb.csv");
+  ASSERT_EQ(wf.exit_code, 0) << wf.output;
+  const std::string wfdb = ecg::testing::read_text_file(out + "/wfdb.csv");
+  const auto one = pred.find("\n1,");
+  ASSERT_NE(one, std::string::npos);
+  const std::string h5_row = pred.substr(one + 1, pred.find('\n', one + 1) - one - 1);
+  const auto wf_first = wfdb.find('\n') + 1;
+  const std::string wf_row = wfdb.substr(wf_first, wfdb.find('\n', wf_first) - wf_first);
+  EXPECT_EQ(wf_row.substr(wf_row.find(',')), h5_row.substr(h5_row.find(','))) << wf_row << " vs " << h5_row;
+}

@@ -173,8 +173,32 @@ TEST_F(TrainCli, ExportedModelIsCheckedLikeItsCheckpoint) {
     tensors.emplace_back(name, tensor);
   }
   ecg::model::write_torch_save(bare, tensors);
+  // It says neither its input pipeline nor its classes: both must be named.
+  auto no_profile = run_ecgdist("predict --checkpoint " + bare + " --input " + data() + " --out " + out +
+                                "/bare.csv --threads 1 --eval-crops 1 --task superdiagnostic");
+  EXPECT_NE(no_profile.exit_code, 0);
+  EXPECT_NE(no_profile.output.find("--checkpoint " + bare + " is a torch.save file that does not say which input "
+                                   "pipeline"), std::string::npos) << no_profile.output;
+  EXPECT_NE(no_profile.output.find("choose one with --profile: 'st-mem'"), std::string::npos) << no_profile.output;
+  auto no_classes = run_ecgdist("predict --checkpoint " + bare + " --input " + data() + " --out " + out +
+                                "/bare.csv --threads 1 --eval-crops 1 --profile default --trust-data-preprocessing");
+  EXPECT_NE(no_classes.exit_code, 0);
+  EXPECT_NE(no_classes.output.find("--checkpoint " + bare + " does not name its 5 outputs"), std::string::npos)
+      << no_classes.output;
+  auto too_few = run_ecgdist("predict --checkpoint " + bare + " --input " + data() + " --out " + out +
+                             "/bare.csv --threads 1 --eval-crops 1 --profile default --classes A,B");
+  EXPECT_NE(too_few.exit_code, 0);
+  EXPECT_NE(too_few.output.find("--classes names 2 classes [A,B], but --checkpoint " + bare + " has 5 outputs"),
+            std::string::npos) << too_few.output;
+  // Ours names its classes; another list is refused naming both.
+  auto other_names = run_ecgdist("predict --checkpoint " + out + "/model.pt --input " + data() + " --out " + out +
+                                 "/bare.csv --threads 1 --eval-crops 1 --task rhythm");
+  EXPECT_NE(other_names.exit_code, 0);
+  EXPECT_NE(other_names.output.find("but --checkpoint " + out + "/model.pt was trained for classes [CD,HYP,MI,NORM,STTC]"),
+            std::string::npos) << other_names.output;
+  EXPECT_FALSE(fs::exists(out + "/bare.csv"));
   const std::string predict_bare = "predict --checkpoint " + bare + " --input " + data() + " --out " + out +
-                                   "/bare.csv --threads 1 --eval-crops 1";
+                                   "/bare.csv --threads 1 --eval-crops 1 --profile default --task superdiagnostic";
   auto refused = run_ecgdist(predict_bare);
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.output.find("--checkpoint " + bare + " records no preprocessing manifest"), std::string::npos)
@@ -183,13 +207,73 @@ TEST_F(TrainCli, ExportedModelIsCheckedLikeItsCheckpoint) {
   auto trusted = run_ecgdist(predict_bare + " --trust-data-preprocessing");
   EXPECT_EQ(trusted.exit_code, 0) << trusted.output;
   EXPECT_NE(trusted.output.find("records no preprocessing"), std::string::npos) << trusted.output;  // the warning
+  // Named after the task's classes (its crop is the model's whole input: it records no --crop-length).
+  EXPECT_EQ(ecg::testing::read_text_file(out + "/bare.csv").rfind("record,CD,HYP,MI,NORM,STTC\n", 0), 0u);
   const std::string evaluate_bare = "evaluate --data " + data() + " --checkpoint " + bare + " --out " + out +
-                                    "/eval-bare --threads 1 --eval-crops 1 --bootstrap 0";
+                                    "/eval-bare --threads 1 --eval-crops 1 --bootstrap 0 --profile default";
+  // Ours records its pipeline: another --profile is refused naming both.
+  auto ev_other = run_ecgdist("evaluate --data " + data() + " --checkpoint " + out + "/model.pt --out " + out +
+                              "/eval-other-profile --threads 1 --eval-crops 1 --bootstrap 0 --profile st-mem");
+  EXPECT_NE(ev_other.exit_code, 0);
+  EXPECT_NE(ev_other.output.find("--profile st-mem, but --checkpoint " + out + "/model.pt was trained with "
+                                 "--profile default"), std::string::npos) << ev_other.output;
   auto ev_refused = run_ecgdist(evaluate_bare);
   EXPECT_NE(ev_refused.exit_code, 0);
   EXPECT_NE(ev_refused.output.find("--trust-data-preprocessing"), std::string::npos) << ev_refused.output;
   auto ev_trusted = run_ecgdist(evaluate_bare + " --trust-data-preprocessing");
   EXPECT_EQ(ev_trusted.exit_code, 0) << ev_trusted.output;
+}
+
+// --init keeps the file's head only when it is the task's: with 0 epochs the run tests its initial
+// model, so a kept head reproduces the file's test AUROC exactly and a new one (another seed than
+// the first run's, whose initial head may be its best model) does not.
+TEST_F(TrainCli, InitKeepsTheHeadOnlyWhenItsClassesAreTheTasks) {
+  const std::string first = run_dir("head-first");
+  auto a = run_ecgdist("train" + common_args() + "--recipe fine-tune --epochs 1 --out " + first);
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  const double tested = results(first)["test"]["macro_auroc"].get<double>();
+  auto again = [&](const std::string& name, const std::string& init, const std::string& extra) {
+    return run_ecgdist("train" + common_args() + "--recipe fine-tune --epochs 0 --seed 7 --init " + init + " " + extra +
+                       " --out " + run_dir(name));
+  };
+  auto kept = again("head-kept", first + "/best.ckpt", "");
+  ASSERT_EQ(kept.exit_code, 0) << kept.output;
+  EXPECT_NE(kept.output.find("its head too (its classes are the task's)"), std::string::npos) << kept.output;
+  EXPECT_DOUBLE_EQ(results(run_dir("head-kept"))["test"]["macro_auroc"].get<double>(), tested);
+  auto fresh = again("head-new", first + "/best.ckpt", "--init-head new");
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.output;
+  EXPECT_NE(fresh.output.find("its head was replaced"), std::string::npos) << fresh.output;
+  EXPECT_NE(results(run_dir("head-new"))["test"]["macro_auroc"].get<double>(), tested);
+
+  // A torch.save file names no classes: a new head unless the user keeps it, and then the count
+  // must fit.
+  const std::string bare = run_dir("head-first") + "/bare.pt";
+  ecg::model::NamedTensors tensors;
+  for (const auto& [name, tensor] : ecg::model::load_any_checkpoint(first + "/best.ckpt").state) {
+    tensors.emplace_back(name, tensor);
+  }
+  ecg::model::write_torch_save(bare, tensors);
+  auto foreign = again("head-foreign", bare, "");
+  ASSERT_EQ(foreign.exit_code, 0) << foreign.output;
+  EXPECT_NE(foreign.output.find("its 5-output head names no classes; a new head is trained"), std::string::npos)
+      << foreign.output;
+  auto foreign_kept = again("head-foreign-kept", bare, "--init-head keep");
+  ASSERT_EQ(foreign_kept.exit_code, 0) << foreign_kept.output;
+  EXPECT_DOUBLE_EQ(results(run_dir("head-foreign-kept"))["test"]["macro_auroc"].get<double>(), tested);
+
+  // Another task's classes: `keep` is refused naming both lists; `auto` trains a new head.
+  std::string rhythm_args = common_args();
+  rhythm_args.replace(rhythm_args.find("--task superdiagnostic"), 22, "--task rhythm");
+  auto other = run_ecgdist("train" + rhythm_args + "--recipe fine-tune --epochs 0 --init " + first +
+                           "/best.ckpt --init-head keep --out " + run_dir("head-other"));
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_NE(other.output.find("--init-head keep, but --init " + first + "/best.ckpt was trained for classes "
+                              "[CD,HYP,MI,NORM,STTC], not task rhythm's ["), std::string::npos) << other.output;
+  auto foreign_other = run_ecgdist("train" + rhythm_args + "--recipe fine-tune --epochs 0 --init " +
+                                   bare + " --init-head keep --out " + run_dir("head-foreign-other"));
+  EXPECT_NE(foreign_other.exit_code, 0);
+  EXPECT_NE(foreign_other.output.find("--init-head keep, but --init " + bare + " has 5 outputs and task rhythm has"),
+            std::string::npos) << foreign_other.output;
 }
 
 TEST_F(TrainCli, LinearProbingLeavesTheEncoderBitIdentical) {

@@ -80,6 +80,17 @@ TEST_F(PretrainCli, TwoRanksLowerHeldOutLossAndTheEncoderFeedsTrainAndExport) {
   EXPECT_NE(t.output.find("loaded " + std::to_string(enc.state.size()) + " encoder tensors"), std::string::npos)
       << t.output;
 
+  // An encoder where a classifier is needed: one line naming the file, what it is and the way on.
+  for (const char* cmd : {"evaluate --data ", "predict --input "}) {
+    auto refused = run_ecgdist(std::string(cmd) + data() + " --checkpoint " + out + "/encoder.ckpt --out " + out +
+                               "/refused --threads 1");
+    EXPECT_NE(refused.exit_code, 0) << cmd;
+    EXPECT_NE(refused.output.find("--checkpoint " + out + "/encoder.ckpt is an encoder without a "
+                                  "classification head (checkpoint kind 'encoder'), but scoring needs a classifier"),
+              std::string::npos) << refused.output;
+    EXPECT_NE(refused.output.find("ecgdist train --init " + out + "/encoder.ckpt"), std::string::npos);
+  }
+
   // export -> the published ST_MEM_ViT (no head) loads it; only its head is missing.
   auto e = run_ecgdist("export --checkpoint " + out + "/encoder.ckpt --out " + out + "/encoder.pt");
   ASSERT_EQ(e.exit_code, 0) << e.output;

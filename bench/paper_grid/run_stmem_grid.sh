@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The paper's claims at a scale this CPU can answer (issue #25), with ST-MEM's own input pipeline
+# and schedule (`--profile st-mem`): superdiagnostic x fine-tune / post-train x 10 / 30 / 100 % x
+# seeds 0-2 (stmem-grid.json) plus the ablations w/o SD and w/o LP at 100 % x seeds 0-2
+# (stmem-ablations.json), each cell bf16, at most 20 epochs with early stopping (patience 3).
+#   1. a labelled synthetic cohort at 500 Hz (RECORDS, default 800), stored as ST-MEM reads
+#      PTB-XL: resampled to 250 Hz, neither band-passed nor normalised;
+#   2. unless ENCODER is given, a tiny ST-MEM encoder pretrained (2 ranks) on PRETRAIN_RECORDS
+#      (default 2400) other records, preprocessed as usual (250 Hz, band-passed, z-scored);
+#   3. both sweeps, cells two at a time (re-running resumes), then one report over both.
+#
+#   bash bench/paper_grid/run_stmem_grid.sh      (everything in out/stmem-grid)
+# env: ENCODER, RECORDS, PRETRAIN_RECORDS, PRETRAIN_EPOCHS, JOBS, BIN
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=out/stmem-grid
+BIN=${BIN:-$PWD/build/launcher/ecgdist}
+[ -x "$BIN" ] || bash scripts/setup.sh
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+mkdir -p "$OUT"
+start=$(date +%s)
+
+if [ ! -f "$OUT/labelled.h5" ]; then
+  "$BIN" synth --out "$OUT/labelled" --records "${RECORDS:-800}" --sampling-rate 500 --seed 21
+  "$BIN" preprocess --ptbxl "$OUT/labelled" --out "$OUT/labelled.h5" --sampling-rate 500 \
+    --target-rate 250 --no-filter --normalize none
+fi
+if [ -z "${ENCODER:-}" ] && [ ! -f "$OUT/pretrain/encoder.ckpt" ]; then
+  "$BIN" synth --out "$OUT/unlabelled" --records "${PRETRAIN_RECORDS:-2400}" --sampling-rate 500 --seed 31
+  "$BIN" preprocess --ptbxl "$OUT/unlabelled" --out "$OUT/unlabelled.h5" --sampling-rate 500
+  mpirun -np 2 --oversubscribe --bind-to none -x OPENBLAS_NUM_THREADS=1 \
+    "$BIN" pretrain --data "$OUT/unlabelled.h5" --model tiny --val-folds 10 --lr 1e-3 \
+    --epochs "${PRETRAIN_EPOCHS:-10}" --batch-size 16 --threads 1 --precision bf16 --out "$OUT/pretrain" --progress off
+elif [ -n "${ENCODER:-}" ]; then
+  mkdir -p "$OUT/pretrain"
+  ln -sf "$(readlink -f "$ENCODER")" "$OUT/pretrain/encoder.ckpt"
+fi
+echo "stmem_grid: data and encoder ready after $(($(date +%s) - start)) s"
+
+"$BIN" sweep bench/paper_grid/stmem-grid.json --out "$OUT/sweep" --jobs "${JOBS:-2}"
+"$BIN" sweep bench/paper_grid/stmem-ablations.json --out "$OUT/ablations" --jobs "${JOBS:-2}"
+"$BIN" report "$OUT/sweep" "$OUT/ablations" --out "$OUT/report"
+echo "stmem_grid: done in $(($(date +%s) - start)) s; open $OUT/report/index.html"
