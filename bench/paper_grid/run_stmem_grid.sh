@@ -6,7 +6,8 @@
 #   1. a labelled synthetic cohort at 500 Hz (RECORDS, default 800), stored as ST-MEM reads
 #      PTB-XL: resampled to 250 Hz, neither band-passed nor normalised;
 #   2. unless ENCODER is given, a tiny ST-MEM encoder pretrained (2 ranks) on PRETRAIN_RECORDS
-#      (default 2400) other records, preprocessed as usual (250 Hz, band-passed, z-scored);
+#      (default 2400) other records, preprocessed as usual (250 Hz, band-passed, z-scored), and
+#      handed to the grid as a torch.save encoder.pth, as ST-MEM releases its own (see below);
 #   3. both sweeps, cells two at a time (re-running resumes), then one report over both.
 #
 #   bash bench/paper_grid/run_stmem_grid.sh      (everything in out/stmem-grid)
@@ -34,6 +35,16 @@ if [ -z "${ENCODER:-}" ] && [ ! -f "$OUT/pretrain/encoder.ckpt" ]; then
 elif [ -n "${ENCODER:-}" ]; then
   mkdir -p "$OUT/pretrain"
   ln -sf "$(readlink -f "$ENCODER")" "$OUT/pretrain/encoder.ckpt"
+fi
+# The encoder as ST-MEM releases its own: a torch.save {'model': state dict} without our metadata.
+# Its pretraining input (each record band-passed and z-scored, then cropped) is what ST-MEM's
+# pipeline makes of each crop, but the checkpoint's manifest names a filtered, normalised file and
+# the labelled file is raw, so our checkpoint would be refused on it (rightly: the files differ);
+# as a foreign encoder it is used the way ST-MEM's released encoder.pth would be.
+if [ ! -f "$OUT/pretrain/encoder.pth" ]; then
+  "$BIN" export --checkpoint "$OUT/pretrain/encoder.ckpt" --out "$OUT/pretrain/encoder.pt"
+  /usr/bin/python3 -c "import sys, torch; torch.save({'model': torch.load(sys.argv[1])}, sys.argv[2])" \
+    "$OUT/pretrain/encoder.pt" "$OUT/pretrain/encoder.pth"
 fi
 echo "stmem_grid: data and encoder ready after $(($(date +%s) - start)) s"
 

@@ -2,6 +2,7 @@
 #include "data/manifest.h"
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include "common/error.h"
 #include "data/preprocess.h"
@@ -64,6 +65,29 @@ TEST(Manifest, MismatchNamesFields) {
   EXPECT_NE(two.find("filter"), std::string::npos);
   EXPECT_NE(two.find("normalisation"), std::string::npos);
   EXPECT_EQ(two.find('\n'), std::string::npos);
+}
+
+// Every field names both sides: the checkpoint's value, then the data's (the window included).
+TEST(Manifest, MismatchNamesBothSidesOfEveryField) {
+  const auto a = default_manifest();
+  auto b = a;
+  b.target_rate = 100;
+  b.source_rate = 100;
+  EXPECT_EQ(ecg::data::describe_mismatch(a, b).rfind(
+                fmt::format("rate {} Hz (from {} Hz) vs 100 Hz (from 100 Hz)", a.target_rate, a.source_rate), 0), 0u)
+      << ecg::data::describe_mismatch(a, b);
+  b = a;
+  b.duration_s = 5;
+  b.n_samples = a.target_rate * 5;
+  EXPECT_EQ(ecg::data::describe_mismatch(a, b),
+            fmt::format("duration {} s ({} samples) vs 5 s ({} samples)", a.duration_s, a.n_samples, b.n_samples));
+  b = a;
+  b.normalization = "none";
+  EXPECT_EQ(ecg::data::describe_mismatch(a, b), "normalisation " + a.normalization + " vs none");
+  b = a;
+  b.leads = {"I", "II"};
+  EXPECT_NE(ecg::data::describe_mismatch(a, b).find("] vs [I,II]"), std::string::npos)
+      << ecg::data::describe_mismatch(a, b);
 }
 
 }  // namespace
