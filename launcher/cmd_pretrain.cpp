@@ -17,6 +17,12 @@ namespace {
 void add_pretrain_options(CLI::App& sub, pretrain::PretrainOptions& o) {
   sub.add_option("--data", o.data, "preprocessed HDF5 file (ecgdist preprocess); labels are not read")
       ->required();
+  sub.add_option("--profile", o.profile,
+                 "input pipeline: default (crops of the file's records) | st-mem (ST-MEM's pretraining input: "
+                 "crops band-passed and standardised, no augmentation; needs a file from preprocess --target-rate 250 "
+                 "--no-filter --normalize none; its encoder then fine-tunes with train --profile st-mem)")
+      ->transform(CLI::CheckedTransformer(engine::profiles_by_name()))
+      ->default_str(engine::profile_name(o.profile));
   sub.add_option("--folds", o.folds, "folds to pretrain on, e.g. 1,2,3 (default: every record)")
       ->delimiter(',');
   sub.add_option("--val-folds", o.val_folds,

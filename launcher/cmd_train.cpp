@@ -10,7 +10,7 @@
 #include "model/st_mem_config.h"
 #include "monitoring/metrics_cli.h"
 #include "trainer/finetune/finetune_task.h"
-#include "trainer/finetune/input_profile.h"
+#include "trainer/finetune/profile_defaults.h"
 #include "trainer/finetune/recipe.h"
 #include "trainer/finetune/train_options.h"
 

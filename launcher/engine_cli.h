@@ -7,7 +7,7 @@
 #include <optional>
 
 #include "trainer/engine/engine_options.h"
-#include "trainer/finetune/input_profile.h"
+#include "trainer/finetune/profile_defaults.h"
 
 namespace ecg::launcher {
 

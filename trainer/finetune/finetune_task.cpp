@@ -17,7 +17,7 @@
 #include "eval/run_outputs.h"
 #include "trainer/finetune/evaluation.h"
 #include "trainer/finetune/finetune_state.h"
-#include "trainer/finetune/input_profile.h"
+#include "trainer/finetune/profile_defaults.h"
 #include "trainer/finetune/model_init.h"
 #include "trainer/finetune/recipe.h"
 #include "trainer/finetune/results_json.h"

@@ -11,7 +11,7 @@
 
 #include "comm/communicator.h"
 #include "trainer/engine/engine_options.h"
-#include "trainer/finetune/input_profile.h"
+#include "trainer/finetune/profile_defaults.h"
 #include "model/st_mem.h"
 
 namespace ecg::finetune {

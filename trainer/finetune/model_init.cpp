@@ -55,13 +55,6 @@ bool keep_init_head(const nlohmann::json& meta, int64_t outputs, const TrainOpti
     ECG_CHECK(outputs == data.num_classes(), "--init-head keep, but --init {} has {} outputs and task {} has {} "
               "classes", o.init, outputs, data.labels.task, data.num_classes());
   }
-  // A kept head continues a classifier: it must be fed as it was trained.
-  if (meta.is_object() && meta.contains("options") && meta.value("kind", "") != "encoder") {
-    const InputProfile theirs = profile_from_options(meta.at("options"), o.init);
-    ECG_CHECK(theirs == o.profile, "--init {} was trained with --profile {}, this run uses --profile {}; its head "
-              "can only continue under its own (or pass --init-head new)", o.init, profile_name(theirs),
-              profile_name(o.profile));
-  }
   return true;
 }
 
@@ -77,6 +70,17 @@ void load_init_weights(model::StMem& model, const TrainOptions& o, const TaskDat
                   theirs.mlp_dim == ours.mlp_dim,
               "--init {}: encoder is '{}' (width {}, depth {}) but --model is '{}' (width {}, depth {})",
               path, theirs.size, theirs.width, theirs.depth, ours.size, ours.width, ours.depth);
+    // Its encoder learned the inputs its profile made (raw crops, or ST-MEM's filtered and
+    // standardised ones): fed the other kind, it would start from features of other signals.
+    const std::string kind = ck.meta.value("kind", ck.meta.value("source_kind", ""));  // an export: source_kind
+    const InputProfile fed_with = ck.meta.contains("options") ? profile_from_options(ck.meta.at("options"), path)
+                                                            : InputProfile::standard;
+    ECG_CHECK(fed_with == o.profile,
+              "--init {} was {} with --profile {}, but this run feeds --profile {}; {} with --profile {} (or train "
+              "with --profile {})", path, kind == "training" ? "trained" : "pretrained",
+              profile_name(fed_with), profile_name(o.profile),
+              kind == "training" ? "train it" : "pretrain the encoder", profile_name(o.profile),
+              profile_name(fed_with));
     if (ck.meta.contains("preprocessing")) {
       data::check_same_preprocessing(ck.meta.at("preprocessing"), data.file.manifest, path, data.file.path);
     }

@@ -9,7 +9,7 @@
 
 #include "trainer/engine/engine_options.h"
 #include "model/st_mem_config.h"
-#include "trainer/finetune/input_profile.h"
+#include "trainer/finetune/profile_defaults.h"
 #include "trainer/finetune/recipe.h"
 
 namespace ecg::finetune {
@@ -26,7 +26,7 @@ NLOHMANN_JSON_SERIALIZE_ENUM(InitHead, {{InitHead::automatic, "auto"}, {InitHead
 struct TrainOptions : engine::EngineOptions {
   // Data and task.
   std::string data;                  // preprocessed HDF5 file
-  InputProfile profile = InputProfile::standard;  // input pipeline (trainer/finetune/input_profile.h)
+  InputProfile profile = InputProfile::standard;  // input pipeline (trainer/finetune/profile_defaults.h)
   // "field=value" for each default the profile set (the user's explicit flags always win).
   std::vector<std::string> from_profile;
   std::string task = "superdiagnostic";

@@ -10,7 +10,7 @@ namespace ecg::pretrain {
 
 #define ECG_PRETRAIN_FIELDS(X)                                                                   \
   X(data) X(folds) X(val_folds) X(model) X(mask_ratio) X(norm_pix_loss) X(epochs) X(lr) X(min_lr) \
-  X(warmup_fraction) X(weight_decay) X(batch_size) X(crop_length) X(seed)
+  X(warmup_fraction) X(weight_decay) X(batch_size) X(crop_length) X(seed) X(profile)
 
 void to_json(nlohmann::json& j, const PretrainOptions& o) {
   j = nlohmann::json::object();
@@ -40,6 +40,10 @@ void validate(const PretrainOptions& o) {
   ECG_CHECK(o.crop_length > 0 && o.crop_length % model::kPatchSamples == 0,
             "--crop-length must be a positive multiple of the {}-sample patch (got {})", model::kPatchSamples,
             o.crop_length);
+  ECG_CHECK(o.profile != engine::InputProfile::st_mem ||
+                o.crop_length == static_cast<int>(data::StMemInputSpec{}.crop_samples),
+            "--crop-length {} is not allowed with --profile st-mem (ST-MEM crops {} samples)", o.crop_length,
+            data::StMemInputSpec{}.crop_samples);
   for (int f : o.val_folds) {
     for (int g : o.folds) {
       ECG_CHECK(f != g, "fold {} is in both --folds and --val-folds", f);

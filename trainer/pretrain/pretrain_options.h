@@ -8,12 +8,17 @@
 #include <vector>
 
 #include "trainer/engine/engine_options.h"
+#include "trainer/engine/input_profile.h"
 #include "model/st_mem_config.h"
 
 namespace ecg::pretrain {
 
 struct PretrainOptions : engine::EngineOptions {
   std::string data;             // preprocessed HDF5 file; no label is read
+  // st-mem: ST-MEM's pretraining input (configs/pretrain/st_mem.yaml): from a raw 250 Hz file,
+  // random 2,250-sample crops band-passed and standardised, no augmentation. The encoder records
+  // it, and `train --init` then needs the same profile.
+  engine::InputProfile profile = engine::InputProfile::standard;
   std::vector<int> folds;       // records to pretrain on (empty = every record of the file)
   std::vector<int> val_folds;   // held out: masked reconstruction loss after each epoch (optional)
   std::string model = "tiny";   // tiny | small | base (decoder scaled with it)

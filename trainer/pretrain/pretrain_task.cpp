@@ -21,6 +21,7 @@
 #include "model/state_dict.h"
 #include "sharding/epoch_sampler.h"
 #include "sharding/prefetcher.h"
+#include "sharding/stmem_transform.h"
 
 namespace fs = std::filesystem;
 
@@ -103,6 +104,7 @@ class PretrainTask final : public engine::Task {
   data::DatasetInfo data_;
   std::vector<int64_t> train_records_, val_records_;
   model::StMemPretrain model_{nullptr};
+  std::shared_ptr<const data::StMemInput> stmem_;  // --profile st-mem's pipeline, else null
   std::vector<PretrainEpoch> history_;
   double initial_val_loss_ = -1;
 };
@@ -112,6 +114,10 @@ void PretrainTask::prepare(const engine::RunContext& run) {
   ECG_CHECK(o_.crop_length <= data_.n_samples, "{}: records have {} samples, fewer than the crop of {}",
             o_.data, data_.n_samples, o_.crop_length);
   model::check_model_input(data_.path, data_.sampling_rate, data_.leads);
+  engine::check_profile_data(o_.profile, data_.manifest, o_.data);
+  if (o_.profile == engine::InputProfile::st_mem) {
+    stmem_ = engine::make_stmem_input(static_cast<int>(data_.leads.size()), 1, /*rand_augment=*/false);
+  }
   train_records_ = records_of_folds(data_, o_.folds);
   if (!o_.val_folds.empty()) {
     val_records_ = records_of_folds(data_, o_.val_folds);
@@ -166,6 +172,7 @@ engine::TrainingInput PretrainTask::training_input() const {
   in.crop_length = o_.crop_length;
   in.batch_size = o_.batch_size;
   in.seed = o_.seed;
+  if (stmem_) in.transform = sharding::stmem_train_transform(stmem_);
   return in;
 }
 
@@ -179,10 +186,12 @@ void PretrainTask::resume(const engine::RunContext&, const model::LoadedCheckpoi
                           const std::string& path) {
   const auto& meta = checkpoint.meta;
   ECG_CHECK(meta.value("kind", "") == "pretraining", "--resume {}: not a pretraining checkpoint", path);
-  engine::check_same_settings(meta.at("options"), nlohmann::json(o_),
+  nlohmann::json saved = meta.at("options");
+  if (!saved.contains("profile")) saved["profile"] = engine::InputProfile::standard;  // before --profile
+  engine::check_same_settings(saved, nlohmann::json(o_),
                               {"model", "seed", "batch_size", "lr", "min_lr", "epochs", "mask_ratio",
                                "norm_pix_loss", "folds", "val_folds", "crop_length", "weight_decay",
-                               "warmup_fraction"},
+                               "warmup_fraction", "profile"},
                               path);
   data::check_same_preprocessing(meta.at("preprocessing"), nlohmann::json(data_.manifest), path, data_.path);
   for (const auto& row : meta.at("history")) history_.push_back(epoch_from_json(row));
@@ -215,7 +224,9 @@ double PretrainTask::validation_loss(const engine::RunContext& run) {
   if (val_records_.empty()) return -1;
   return heldout_reconstruction_loss(model_, run.comm, o_.data, val_records_, o_.crop_length,
                                      std::max<int64_t>(1, o_.batch_size / run.comm.size()), o_.seed,
-                                     run.watchdog, o_.timeout);
+                                     run.watchdog, o_.timeout,
+                                     stmem_ ? sharding::stmem_center_transform(stmem_)
+                                            : sharding::center_crop_transform());
 }
 
 bool PretrainTask::end_epoch(const engine::RunContext& run, const engine::EpochEnd& end) {
@@ -309,13 +320,13 @@ void PretrainTask::finish(const engine::RunContext& run) {
 double heldout_reconstruction_loss(model::StMemPretrain& model, comm::Communicator& comm,
                                    const std::string& path, const std::vector<int64_t>& records,
                                    int64_t crop, int64_t batch, uint64_t seed, comm::Watchdog* watchdog,
-                                   double timeout) {
+                                   double timeout, sharding::SampleTransform transform) {
   engine::EvalPass pass;
   pass.path = path;
   pass.records = records;
   pass.batch = batch;
   pass.crop_samples = crop;
-  pass.transform = sharding::center_crop_transform();
+  pass.transform = std::move(transform);
   pass.seed = seed;  // the masks of a record are the same every epoch: losses compare across epochs
   pass.seed_epoch = kHeldoutMaskEpoch;
   pass.phase = "held-out reconstruction loss";

@@ -18,6 +18,7 @@
 #include "comm/communicator.h"
 #include "model/st_mem_pretrain.h"
 #include "monitoring/metrics_options.h"
+#include "sharding/prefetcher.h"
 #include "trainer/pretrain/pretrain_options.h"
 
 namespace ecg::comm {
@@ -32,11 +33,12 @@ int run_pretraining(comm::Communicator& comm, PretrainOptions options,
                     const monitoring::MetricsOptions& metrics_options);
 
 // Mean masked-patch reconstruction loss over `records` (every rank scores a block; the sum is
-// all-reduced): centre crop of `crop` samples, masks fixed by (seed, record) so that successive
+// all-reduced): the centre crop of `crop` samples made by `transform` (sharding's centre crop, or
+// ST-MEM's filtered, standardised one), masks fixed by (seed, record) so that successive
 // evaluations compare like with like. The same value on every rank.
 double heldout_reconstruction_loss(model::StMemPretrain& model, comm::Communicator& comm,
                                    const std::string& path, const std::vector<int64_t>& records,
                                    int64_t crop, int64_t batch, uint64_t seed,
-                                   comm::Watchdog* watchdog, double timeout);
+                                   comm::Watchdog* watchdog, double timeout, sharding::SampleTransform transform);
 
 }  // namespace ecg::pretrain

@@ -1,7 +1,7 @@
-// The input profile (trainer/finetune/input_profile.h): its JSON/CLI spelling, ST-MEM's schedule defaults
+// The input profile (trainer/finetune/profile_defaults.h): its JSON/CLI spelling, ST-MEM's schedule defaults
 // (explicit flags win; lr follows the resolved global batch), the data refusal naming file and
 // manifest fields, and the schedule those defaults give (3 of 10 epochs warmup, cosine to 0).
-#include "trainer/finetune/input_profile.h"
+#include "trainer/finetune/profile_defaults.h"
 
 #include <gtest/gtest.h>
 

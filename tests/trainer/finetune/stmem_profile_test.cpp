@@ -231,3 +231,42 @@ TEST_F(StMemProfile, StMemsOwnTorchSaveModelIsScoredAsStMemScoresItOnceTheProfil
   const std::string wf_row = wfdb.substr(wf_first, wfdb.find('\n', wf_first) - wf_first);
   EXPECT_EQ(wf_row.substr(wf_row.find(',')), h5_row.substr(h5_row.find(','))) << wf_row << " vs " << h5_row;
 }
+
+// `pretrain --profile st-mem` feeds ST-MEM's pretraining input (filtered, standardised crops of
+// the raw file, no augmentation); its encoder records the profile, and `train --init` takes an
+// encoder of ours only under the profile it was pretrained with: an encoder pretrained on the raw
+// file's unfiltered crops is refused by an st-mem run although both read the same file.
+TEST_F(StMemProfile, PretrainingFeedsStMemsCropsAndItsEncoderOnlyTheSamePipeline) {
+  const std::string pre_args = " --data " + raw_data() + " --model tiny --epochs 1 --batch-size 16 --threads 1"
+                               " --val-folds 10 --progress off --out ";
+  auto refused = run_ecgdist("pretrain --profile st-mem" + pre_args.substr(0, pre_args.find(" --data ")) +
+                             " --data " + filtered_data() + pre_args.substr(pre_args.find(" --model ")) +
+                             run_dir("pre-refused"));
+  ASSERT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find(filtered_data() + ": --profile st-mem needs"), std::string::npos) << refused.output;
+
+  const std::string stmem = run_dir("pre-stmem"), plain = run_dir("pre-plain");
+  auto a = run_ecgdist("pretrain --profile st-mem" + pre_args + stmem);
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  auto b = run_ecgdist("pretrain" + pre_args + plain);
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  const auto ra = read_json(stmem + "/results.json"), rb = read_json(plain + "/results.json");
+  // The held-out loss is measured on other inputs (filtered, standardised centre crops).
+  EXPECT_NE(ra["initial_val_loss"].get<double>(), rb["initial_val_loss"].get<double>());
+
+  const std::string fine = " --data " + raw_data() + " --task superdiagnostic --model tiny --threads 1 --bootstrap 0"
+                           " --progress off --recipe fine-tune --epochs 1 --batch-size 48 ";
+  auto ok = run_ecgdist("train --profile st-mem" + fine + "--init " + stmem + "/encoder.ckpt --out " +
+                        run_dir("ft-stmem"));
+  ASSERT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("encoder tensors"), std::string::npos) << ok.output;
+  auto mixed = run_ecgdist("train --profile st-mem" + fine + "--init " + plain + "/encoder.ckpt --out " +
+                           run_dir("ft-mixed"));
+  ASSERT_NE(mixed.exit_code, 0);
+  EXPECT_NE(mixed.output.find("--init " + plain + "/encoder.ckpt was pretrained with --profile default, but this "
+                              "run feeds --profile st-mem"), std::string::npos) << mixed.output;
+  auto other = run_ecgdist("train" + fine + "--init " + stmem + "/encoder.ckpt --out " + run_dir("ft-other"));
+  ASSERT_NE(other.exit_code, 0);
+  EXPECT_NE(other.output.find("was pretrained with --profile st-mem, but this run feeds --profile default"),
+            std::string::npos) << other.output;
+}

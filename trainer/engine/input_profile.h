@@ -1,25 +1,26 @@
-// `ecgdist train --profile`: which input pipeline a run trains and evaluates on.
+// `--profile` of `train`, `pretrain`, `evaluate` and `predict`: which input pipeline a model is fed with.
 //   default  today's pipeline: the file's preprocessed records, a random crop for training and
 //            equally spaced crops cut on the device for evaluation.
 //   st-mem   ST-MEM's own downstream pipeline (docs/stmem-input.md, data/signal/stmem_input.h): from a
 //            250 Hz file that is neither band-passed nor normalised, each crop is high-/low-pass
-//            filtered and standardised on the CPU (plus RandAugment for training), and the
-//            schedule defaults of ST-MEM's configs/downstream/st_mem.yaml apply.
-// The profile is part of the run's options, so checkpoints (meta["options"]) and results.json
-// ("settings") carry it, and `evaluate`/`predict` pick it up from the checkpoint.
+//            filtered and standardised on the CPU (plus RandAugment for fine-tuning, as in
+//            ST-MEM's downstream config, none for pretraining, as in its pretraining config);
+//            `train` also takes the schedule defaults of configs/downstream/st_mem.yaml
+//            (trainer/finetune/profile_defaults.h).
+// The profile is part of a run's options, so checkpoints (meta["options"]) and results.json
+// ("settings") carry it: `evaluate`/`predict` pick it up from the checkpoint, and `train --init`
+// refuses an encoder of ours that was fed otherwise. Both tasks use it, so it lives in the engine.
 #pragma once
 
-#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <vector>
 
 #include "data/manifest.h"
 #include "data/signal/stmem_input.h"
 
-namespace ecg::finetune {
+namespace ecg::engine {
 
 enum class InputProfile { standard, st_mem };
 
@@ -39,16 +40,8 @@ InputProfile profile_from_options(const nlohmann::json& options, const std::stri
 void check_profile_data(InputProfile profile, const data::Manifest& manifest, const std::string& path);
 
 // ST-MEM's pipeline for `leads` leads (standardised over those leads, as ST-MEM does after its
-// lead selection) with `eval_crops` evaluation crops.
-std::shared_ptr<const data::StMemInput> make_stmem_input(int leads, int eval_crops);
+// lead selection) with `eval_crops` evaluation crops; RandAugment on training crops when
+// `rand_augment` (ST-MEM's downstream config; its pretraining config has none).
+std::shared_ptr<const data::StMemInput> make_stmem_input(int leads, int eval_crops, bool rand_augment = true);
 
-struct TrainOptions;
-
-// ST-MEM's downstream schedule (configs/downstream/st_mem.yaml) as defaults of stage 2 for every
-// setting the user did not give: `given(flag)` says whether "--lr", "--epochs", ... was on the
-// command line. Returns "field=value" for each default it set (printed with the resolved
-// configuration and kept in TrainOptions::from_profile). No-op for "default".
-std::vector<std::string> apply_profile_defaults(TrainOptions& options,
-                                                const std::function<bool(const std::string&)>& given);
-
-}  // namespace ecg::finetune
+}  // namespace ecg::engine
