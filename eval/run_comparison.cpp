@@ -39,7 +39,7 @@ std::string fmt_difference(const nlohmann::json& d) {
                      number_or_nan(d.at("p_value")));
 }
 
-// The run's input profile (trainer/finetune/input_profile.h writes it into the settings); a run written
+// The run's input profile (trainer/engine/input_profile.h; train writes it into the settings); a run written
 // before --profile existed was trained with the default pipeline.
 std::string profile_of(const RunOutcome& run) {
   const nlohmann::json& results = run.results;
