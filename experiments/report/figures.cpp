@@ -309,13 +309,18 @@ Figure figure_data_efficiency_differences(const PlotContext& ctx, const std::str
   for (const auto& [metric, col] : {std::pair<std::string, int>{"AUROC", 4}, {"AUPRC", 8}}) {
     body += fmt::format("  set ylabel \"{} - fine-tune, test macro {} (95 % CI)\"\n  plot ", "variant", metric);
     std::vector<std::string> parts;
-    for (Variant v : variants) {
+    for (size_t k = 0; k < variants.size(); ++k) {
+      const Variant v = variants[k];
       const std::string name = gnuplot_literal(eval::variant_name(v)), colour = colour_of(v);
+      // Variants at one fraction are drawn side by side, 1.5 points of the x axis apart, so that
+      // equal differences (and their whiskers) do not hide each other; the CSV has the true fraction.
+      const double dodge = (static_cast<double>(k) - (static_cast<double>(variants.size()) - 1) / 2) * 1.5;
       parts.push_back(fmt::format(
-          "csv skip 1 using 2:(strcol(1) eq {n} ? ${c} : NaN):{lo}:{hi} with yerrorlines pt 7 lc rgb \"{col}\" "
+          "csv skip 1 using ($2 + {dodge:.2f}):(strcol(1) eq {n} ? ${c} : NaN):{lo}:{hi} with yerrorlines pt 7 lc rgb \"{col}\" "
           "title {key}",
           fmt::arg("n", name), fmt::arg("c", col), fmt::arg("lo", col + 1), fmt::arg("hi", col + 2),
-          fmt::arg("col", colour), fmt::arg("key", gnuplot_literal(eval::variant_name(v) + std::string(" - fine-tune")))));
+          fmt::arg("col", colour), fmt::arg("dodge", dodge),
+          fmt::arg("key", gnuplot_literal(eval::variant_name(v) + std::string(" - fine-tune")))));
     }
     parts.push_back("0 with lines lt -1 lw 1.5 title \"no difference\"");
     for (size_t i = 0; i < parts.size(); ++i) body += (i ? ", \\\n       " : "") + parts[i];
@@ -330,7 +335,9 @@ Figure figure_data_efficiency_differences(const PlotContext& ctx, const std::str
       "seed (up to {seeds} pair(s); the CSV's paired_seeds column has each count), the point is the mean over "
       "seeds of the per-seed difference, and the CI comes from one bootstrap pooled over seeds ({resamples} "
       "resamples, seed {bseed}: each resample draws the test records once and applies them to every seed's "
-      "pair; the statistic is the seed-mean difference). The CSV also holds the two-sided bootstrap p-values.",
+      "pair; the statistic is the seed-mean difference). Variants at one fraction are drawn 1.5 points apart on "
+      "the x axis so that equal values stay visible. The CSV holds the true fractions and the two-sided "
+      "bootstrap p-values.",
       fmt::arg("seeds", max_seeds), fmt::arg("resamples", resamples), fmt::arg("bseed", bootstrap_seed));
   return write_figure(ctx, base, title, caption, csv, body);
 }
