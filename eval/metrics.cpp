@@ -516,6 +516,77 @@ PairedReport paired_bootstrap(const LabelScores& a, const LabelScores& b,
   return report;
 }
 
+SeedPooledReport seed_pooled_bootstrap(const std::vector<LabelScores>& a, const std::vector<LabelScores>& b,
+                                       const BootstrapOptions& options) {
+  ECG_CHECK(!a.empty(), "seed-pooled bootstrap: no model given");
+  ECG_CHECK(b.empty() || b.size() == a.size(), "seed-pooled bootstrap: {} models of A but {} of B (paired by seed)",
+            a.size(), b.size());
+  check_options(options);
+  std::vector<const LabelScores*> models;
+  for (const auto& m : a) models.push_back(&m);
+  for (const auto& m : b) models.push_back(&m);
+  for (const LabelScores* m : models) {
+    m->validate();
+    ECG_CHECK(m->records == a[0].records && m->labels == a[0].labels,
+              "seed-pooled bootstrap: models have {} x {} and {} x {} predictions", a[0].records, a[0].labels,
+              m->records, m->labels);
+    ECG_CHECK(m->targets == a[0].targets,
+              "seed-pooled bootstrap: the models' targets differ; all seeds must score the same test records");
+  }
+  const std::size_t seeds = a.size();
+  const bool paired = !b.empty();
+  std::vector<std::vector<LabelMetrics>> points;
+  for (const LabelScores* m : models) points.push_back(point_metrics(*m));
+  auto seed_mean = [&](std::size_t first, double LabelMetrics::*field) {
+    double sum = 0;
+    for (std::size_t s = 0; s < seeds; ++s) sum += macro(points[first + s], field);
+    return sum / static_cast<double>(seeds);
+  };
+  SeedPooledReport report;
+  report.records = a[0].records;
+  report.seeds = seeds;
+  report.macro_auroc_a = seed_mean(0, &LabelMetrics::auroc);
+  report.macro_auprc_a = seed_mean(0, &LabelMetrics::auprc);
+  report.macro_auroc_b = paired ? seed_mean(seeds, &LabelMetrics::auroc) : kNaN;
+  report.macro_auprc_b = paired ? seed_mean(seeds, &LabelMetrics::auprc) : kNaN;
+  report.macro_auroc_a_ci = report.macro_auprc_a_ci = kNaNInterval;
+  report.auroc = report.auprc = kNoDifference;
+  if (paired) {
+    report.auroc.estimate = report.macro_auroc_a - report.macro_auroc_b;
+    report.auprc.estimate = report.macro_auprc_a - report.macro_auprc_b;
+  }
+  report.resamples = options.resamples;
+  report.seed = options.seed;
+  report.confidence = options.confidence;
+  const LabelPlan plan = plan_labels(a[0], points[0]);
+  report.evaluable_labels = plan.evaluable.size();
+  if (options.resamples == 0 || plan.evaluable.empty()) return report;
+
+  const BootstrapSamples s = run_bootstrap(models, plan, options);
+  report.redraws = s.redraws;
+  const std::size_t resamples = static_cast<std::size_t>(options.resamples);
+  // The seed-mean macro of the models [first, first + seeds) in resample r.
+  auto sample_mean = [&](const std::vector<double>& values, std::size_t r, std::size_t first) {
+    double sum = 0;
+    for (std::size_t m = first; m < first + seeds; ++m) sum += macro_sample(s, values, r, m);
+    return sum / static_cast<double>(seeds);
+  };
+  std::vector<double> column(resamples);
+  for (std::size_t r = 0; r < resamples; ++r) column[r] = sample_mean(s.auroc, r, 0);
+  report.macro_auroc_a_ci = percentile_interval(column, options.confidence);
+  for (std::size_t r = 0; r < resamples; ++r) column[r] = sample_mean(s.auprc, r, 0);
+  report.macro_auprc_a_ci = percentile_interval(column, options.confidence);
+  if (paired) {
+    report.auroc = paired_difference(s, s.auroc, report.auroc.estimate, options.confidence, [&](std::size_t r) {
+      return sample_mean(s.auroc, r, 0) - sample_mean(s.auroc, r, seeds);
+    });
+    report.auprc = paired_difference(s, s.auprc, report.auprc.estimate, options.confidence, [&](std::size_t r) {
+      return sample_mean(s.auprc, r, 0) - sample_mean(s.auprc, r, seeds);
+    });
+  }
+  return report;
+}
+
 nlohmann::json to_json(const MetricReport& report) {
   nlohmann::json labels = nlohmann::json::array();
   for (const auto& m : report.labels) {

@@ -141,6 +141,39 @@ struct PairedReport {
 PairedReport paired_bootstrap(const LabelScores& a, const LabelScores& b,
                               const BootstrapOptions& options = {});
 
+// Seed-mean macro metrics of recipe A (and optionally a baseline B), each trained with several
+// seeds and all tested on the same records, with one bootstrap pooled over the seeds: every
+// resample draws the test records once and scores every seed's model on those same records, and
+// the statistic is the mean over seeds (for the difference, the mean over seeds of the paired
+// difference a[s] - b[s]). So the CI reflects the test-set sampling of the seed-mean, the thing
+// the point estimate is, rather than averaging per-seed CI bounds (which is neither a CI of the
+// mean nor the seed spread). Seed-to-seed variation enters only through the mean; report the
+// seed sd beside it. With one seed and B given this equals paired_bootstrap's macro numbers
+// (same seed, same resamples).
+struct SeedPooledReport {
+  std::size_t records = 0;
+  std::size_t evaluable_labels = 0;
+  std::size_t seeds = 0;           // models per recipe
+  double macro_auroc_a = 0;        // mean over seeds of each model's macro AUROC
+  double macro_auprc_a = 0;
+  Interval macro_auroc_a_ci;       // pooled bootstrap CI of that seed-mean
+  Interval macro_auprc_a_ci;
+  double macro_auroc_b = 0;        // NaN without B
+  double macro_auprc_b = 0;
+  PairedDifference auroc;          // seed-mean of a[s] - b[s]; NaN without B
+  PairedDifference auprc;
+  int resamples = 0;
+  std::uint64_t seed = 0;
+  double confidence = 0;
+  std::int64_t redraws = 0;
+};
+
+// `a` holds one LabelScores per seed; `b` is empty or holds the baseline's, paired with `a` by
+// position (a[s] and b[s] share a seed). Throws unless every model has the same records, labels
+// and targets, or when b is neither empty nor as long as a.
+SeedPooledReport seed_pooled_bootstrap(const std::vector<LabelScores>& a, const std::vector<LabelScores>& b,
+                                       const BootstrapOptions& options = {});
+
 // Per-label (AUROC, AUPRC) when record i counts weights[i] times: a bootstrap resample expressed
 // as multiplicities (what the bootstrap computes internally; exposed for tests and for callers
 // that draw their own resamples). NaN for a label without a positive or a negative under the

@@ -231,16 +231,15 @@ void check_tested_on(const std::vector<RunOutcome>& runs, const std::vector<floa
 
 }  // namespace
 
-nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const ComparisonOptions& options) {
+std::vector<float> read_test_targets(const std::vector<RunOutcome>& runs, const std::string& data) {
   check_comparable(runs);  // before reading the data file: a refusal needs no data
   const RunOutcome& base = runs.front();
   const std::string task = base.results.at("task").get<std::string>();
 
   // Targets of the test records from the data file, by ecg_id.
-  const data::DatasetInfo file = data::read_dataset_info(options.data);
-  const data::LabelMatrix labels = data::read_labels(options.data, task);
-  ECG_CHECK(labels.classes == base.classes, "compare: {} has other classes for task '{}' than the runs",
-            options.data, task);
+  const data::DatasetInfo file = data::read_dataset_info(data);
+  const data::LabelMatrix labels = data::read_labels(data, task);
+  ECG_CHECK(labels.classes == base.classes, "compare: {} has other classes for task '{}' than the runs", data, task);
   std::map<int64_t, int64_t> row_of;
   for (size_t i = 0; i < file.ecg_id.size(); ++i) row_of[file.ecg_id[i]] = static_cast<int64_t>(i);
   const size_t c = base.classes.size();
@@ -248,11 +247,15 @@ nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const Compariso
   targets.reserve(base.ecg_ids.size() * c);
   for (int64_t id : base.ecg_ids) {
     auto it = row_of.find(id);
-    ECG_CHECK(it != row_of.end(), "compare: ecg_id {} of the runs is not in {}", id, options.data);
+    ECG_CHECK(it != row_of.end(), "compare: ecg_id {} of the runs is not in {}", id, data);
     for (size_t k = 0; k < c; ++k) targets.push_back(labels.values[static_cast<size_t>(it->second) * c + k] ? 1.f : 0.f);
   }
-  check_tested_on(runs, targets, options.data);
-  return compare_comparable(runs, targets, options);
+  check_tested_on(runs, targets, data);
+  return targets;
+}
+
+nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const ComparisonOptions& options) {
+  return compare_comparable(runs, read_test_targets(runs, options.data), options);
 }
 
 std::string comparison_markdown(const nlohmann::json& comparison) {

@@ -51,6 +51,11 @@ void check_comparable(const std::vector<RunOutcome>& runs);
 // hash to each run's results.json test_data.labels_fnv1a64 (eval/run_outputs.h), else an error
 // naming the run, the file and the field; a run without test_data (older) is accepted with a warning.
 nlohmann::json compare_runs(const std::vector<RunOutcome>& runs, const ComparisonOptions& options);
+// The 0/1 targets of the runs' test records, row-major [records x classes] in the first run's
+// record order, read from the HDF5 file `data` by ecg_id and checked against every run's
+// results.json test_data.labels_fnv1a64 (as compare_runs does; `report` pairs runs on them too).
+// Checks check_comparable first.
+std::vector<float> read_test_targets(const std::vector<RunOutcome>& runs, const std::string& data);
 // compare_runs with the targets already read (0/1, row-major [records x classes] in the runs'
 // record order); options.data is only recorded. What compare_runs does after reading the file.
 nlohmann::json compare_runs_on_targets(const std::vector<RunOutcome>& runs, const std::vector<float>& targets,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <fmt/format.h>
 
 #include "common/atomic_file.h"
@@ -161,18 +162,26 @@ Figure figure_validation(const PlotContext& ctx, const std::string& task, const 
       "  set xlabel \"fine-tuning epoch (linear probing: epochs <= 0)\"\n"
       "  set grid\n"
       "  set offsets graph 0.04, graph 0.04, graph 0.05, graph 0.05\n"
-      "  set key below\n"
-      "  set bmargin 8\n",
+      "  set key outside below center horizontal maxrows 3\n",
       gnuplot_literal(fmt::format("{}: validation macro metrics per epoch (fraction {} %, seed {})", task,
                            percent_of_data(pair.fraction), pair.seed)));
-  int arrow = 1;
+  // Early-stop markers: one dash pattern per run (dt 2 dashes, dt 4 dash-dot) and a label at a
+  // different height each, so that two recipes stopping at the same epoch are both visible.
+  int marker = 0;
   for (const auto& c : curves)
-    if (c.early_stop_epoch)
-      body += fmt::format("  set arrow {} from {}, graph 0 to {}, graph 1 nohead dt 2 lw 1.5 lc rgb \"{}\"\n", arrow++,
-                          *c.early_stop_epoch, *c.early_stop_epoch, colour_of(c.variant));
+    if (c.early_stop_epoch) {
+      ++marker;
+      body += fmt::format(
+          "  set arrow {m} from {e}, graph 0 to {e}, graph 1 nohead dt {dt} lw 2 lc rgb \"{col}\" front\n"
+          "  set label {m} {text} at {e}, graph {y} left offset char 0.4, 0 tc rgb \"{col}\" front\n",
+          fmt::arg("m", marker), fmt::arg("e", *c.early_stop_epoch), fmt::arg("dt", marker == 1 ? 2 : 4),
+          fmt::arg("col", colour_of(c.variant)), fmt::arg("y", marker == 1 ? "0.95" : "0.87"),
+          fmt::arg("text", gnuplot_literal(eval::variant_name(c.variant) + std::string(" stop"))));
+    }
   for (const auto& [metric, col] : {std::pair<std::string, int>{"AUROC", 5}, {"AUPRC", 6}}) {
     body += fmt::format("  set ylabel \"validation macro {}\"\n  plot ", metric);
     std::vector<std::string> parts;
+    int key_marker = 0;
     for (const auto& c : curves) {
       const std::string name = gnuplot_literal(eval::variant_name(c.variant)), colour = colour_of(c.variant);
       parts.push_back(fmt::format(
@@ -185,7 +194,7 @@ Figure figure_validation(const PlotContext& ctx, const std::string& task, const 
           fmt::arg("n", name), fmt::arg("c", col), fmt::arg("col", colour),
           fmt::arg("key", gnuplot_literal(eval::variant_name(c.variant) + std::string(": best epoch (tested)")))));
       if (c.early_stop_epoch)
-        parts.push_back(fmt::format("NaN with lines dt 2 lw 1.5 lc rgb \"{}\" title {}", colour,
+        parts.push_back(fmt::format("NaN with lines dt {} lw 2 lc rgb \"{}\" title {}", ++key_marker == 1 ? 2 : 4, colour,
                                     gnuplot_literal(fmt::format("{}: early stop (epoch {})", eval::variant_name(c.variant),
                                                                 *c.early_stop_epoch))));
     }
@@ -201,26 +210,28 @@ Figure figure_validation(const PlotContext& ctx, const std::string& task, const 
       "Validation macro AUROC and AUPRC after every recorded epoch of {runs} (training fraction {frac} %, "
       "seed {seed}), up to the last epoch in history.csv. The x axis counts fine-tuning (stage 2) epochs; "
       "post-train's linear-probing epochs are shown as the leading epochs <= 0 (its last one is 0). A star "
-      "marks the best validation epoch, whose model was tested; a dashed vertical line marks the epoch at "
-      "which early stopping's patience ran out (results.json early_stop_epoch), when the run records one.",
+      "marks the best validation epoch, whose model was tested; a vertical line in the run's colour, labelled "
+      "'<recipe> stop' (dashed for the first run, dash-dotted for the second, labels at different heights so "
+      "that both show when they coincide), marks the epoch at which early stopping's patience ran out "
+      "(results.json early_stop_epoch), when the run records one. The key is below the plots.",
       fmt::arg("runs", runs), fmt::arg("frac", percent_of_data(pair.fraction)), fmt::arg("seed", pair.seed));
   return write_figure(ctx, base, title, caption, csv, body);
 }
 
 Figure figure_data_efficiency(const PlotContext& ctx, const std::string& task,
                               const std::vector<EfficiencyPoint>& points, const CellMetric& baseline_auroc,
-                              const CellMetric& baseline_auprc) {
+                              const CellMetric& baseline_auprc, int resamples) {
   const std::string base = "fig4_data_efficiency_" + file_stem(task);
   std::string csv =
       "variant,fraction_pct,seeds,test_macro_auroc,auroc_ci_lower,auroc_ci_upper,test_macro_auprc,"
-      "auprc_ci_lower,auprc_ci_upper\n";
+      "auprc_ci_lower,auprc_ci_upper,auroc_sd,auprc_sd\n";
   int max_seeds = 0;
   for (const auto& p : points) {
     max_seeds = std::max(max_seeds, p.auroc.seeds);
-    csv += fmt::format("{},{},{},{},{},{},{},{},{}\n", eval::variant_name(p.variant), percent_of_data(p.fraction),
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", eval::variant_name(p.variant), percent_of_data(p.fraction),
                        p.auroc.seeds, csv_number(p.auroc.mean), csv_number(p.auroc.lower),
                        csv_number(p.auroc.upper), csv_number(p.auprc.mean), csv_number(p.auprc.lower),
-                       csv_number(p.auprc.upper));
+                       csv_number(p.auprc.upper), csv_number(p.auroc.sd), csv_number(p.auprc.sd));
   }
   std::string body = fmt::format(
       "  set multiplot layout 1,2 title {}\n"
@@ -228,8 +239,7 @@ Figure figure_data_efficiency(const PlotContext& ctx, const std::string& task,
       "  set xrange [0:105]\n"
       "  set grid\n"
       "  set offsets 0, 0, graph 0.05, graph 0.05\n"
-      "  set key below\n"
-      "  set bmargin 8\n",
+      "  set key below\n",
       gnuplot_literal(fmt::format("{}: test macro metrics against the training fraction", task)));
   const std::pair<std::string, int> panels[] = {{"AUROC", 4}, {"AUPRC", 7}};
   const double baselines[] = {baseline_auroc.mean, baseline_auprc.mean};
@@ -259,61 +269,145 @@ Figure figure_data_efficiency(const PlotContext& ctx, const std::string& task,
   const std::string title = fmt::format("Figure 4 ({}): data efficiency", task);
   const std::string caption = fmt::format(
       "Test macro AUROC and AUPRC of post-train and fine-tune against the share of the training folds used "
-      "(--train-fraction), each point the mean over the seeds of its cell (up to {} seed(s); the CSV's "
-      "`seeds` column has each count). Bands: the runs' percentile bootstrap 95 % CIs over test records "
-      "(for several seeds, the mean of their bounds). Dashed line: fine-tune trained on 100 % (mean over "
-      "its seeds).",
-      max_seeds);
+      "(--train-fraction), each point the mean over the seeds of its cell (up to {seeds} seed(s); the CSV's "
+      "`seeds` column has each count, and auroc_sd / auprc_sd the seed spread). Bands: percentile bootstrap 95 % "
+      "CI of that seed-mean over test records, pooled over seeds ({resamples} resamples: each resample draws the "
+      "test records once and scores every seed's run on them; all seeds share the test fold). The band covers "
+      "test-set sampling, not seed-to-seed variation. Dashed line: fine-tune trained on 100 % (mean over its "
+      "seeds). The paired differences to fine-tune are in the next figure.",
+      fmt::arg("seeds", max_seeds), fmt::arg("resamples", resamples));
+  return write_figure(ctx, base, title, caption, csv, body);
+}
+
+Figure figure_data_efficiency_differences(const PlotContext& ctx, const std::string& task,
+                                          const std::vector<DifferencePoint>& points, int resamples,
+                                          uint64_t bootstrap_seed) {
+  const std::string base = "fig4_differences_" + file_stem(task);
+  std::string csv =
+      "variant,fraction_pct,paired_seeds,d_auroc,d_auroc_ci_lower,d_auroc_ci_upper,d_auroc_p,d_auprc,"
+      "d_auprc_ci_lower,d_auprc_ci_upper,d_auprc_p\n";
+  std::vector<Variant> variants;
+  int max_seeds = 0;
+  for (const auto& p : points) {
+    if (std::find(variants.begin(), variants.end(), p.variant) == variants.end()) variants.push_back(p.variant);
+    max_seeds = std::max(max_seeds, p.paired_seeds);
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", eval::variant_name(p.variant),
+                       percent_of_data(p.fraction), p.paired_seeds, csv_number(p.d_auroc.estimate, 8),
+                       csv_number(p.d_auroc.lower, 8), csv_number(p.d_auroc.upper, 8), csv_number(p.d_auroc.p, 4),
+                       csv_number(p.d_auprc.estimate, 8), csv_number(p.d_auprc.lower, 8),
+                       csv_number(p.d_auprc.upper, 8), csv_number(p.d_auprc.p, 4));
+  }
+  std::string body = fmt::format(
+      "  set multiplot layout 1,2 title {}\n"
+      "  set xlabel \"training data (% of folds 1-8)\"\n"
+      "  set xrange [0:105]\n"
+      "  set grid\n"
+      "  set offsets 0, 0, graph 0.05, graph 0.05\n"
+      "  set key below\n"
+      "  set xzeroaxis lt -1 lw 1.5\n",
+      gnuplot_literal(fmt::format("{}: paired difference to fine-tune against the training fraction", task)));
+  for (const auto& [metric, col] : {std::pair<std::string, int>{"AUROC", 4}, {"AUPRC", 8}}) {
+    body += fmt::format("  set ylabel \"{} - fine-tune, test macro {} (95 % CI)\"\n  plot ", "variant", metric);
+    std::vector<std::string> parts;
+    for (size_t k = 0; k < variants.size(); ++k) {
+      const Variant v = variants[k];
+      const std::string name = gnuplot_literal(eval::variant_name(v)), colour = colour_of(v);
+      // Variants at one fraction are drawn side by side, 1.5 points of the x axis apart, so that
+      // equal differences (and their whiskers) do not hide each other; the CSV has the true fraction.
+      const double dodge = (static_cast<double>(k) - (static_cast<double>(variants.size()) - 1) / 2) * 1.5;
+      parts.push_back(fmt::format(
+          "csv skip 1 using ($2 + {dodge:.2f}):(strcol(1) eq {n} ? ${c} : NaN):{lo}:{hi} with yerrorlines pt 7 lc rgb \"{col}\" "
+          "title {key}",
+          fmt::arg("n", name), fmt::arg("c", col), fmt::arg("lo", col + 1), fmt::arg("hi", col + 2),
+          fmt::arg("col", colour), fmt::arg("dodge", dodge),
+          fmt::arg("key", gnuplot_literal(eval::variant_name(v) + std::string(" - fine-tune")))));
+    }
+    parts.push_back("0 with lines lt -1 lw 1.5 title \"no difference\"");
+    for (size_t i = 0; i < parts.size(); ++i) body += (i ? ", \\\n       " : "") + parts[i];
+    body += "\n";
+  }
+  body += "  unset multiplot\n";
+  const std::string title = fmt::format("Figure 4 ({}): paired differences to fine-tune", task);
+  const std::string caption = fmt::format(
+      "Paired difference of test macro AUROC and AUPRC, each variant minus fine-tune at the same training "
+      "fraction (points and lines), with paired percentile bootstrap 95 % CIs (whiskers) and the zero line. Both "
+      "runs of a pair are scored on the same resampled test records. With several seeds the runs are paired by "
+      "seed (up to {seeds} pair(s); the CSV's paired_seeds column has each count), the point is the mean over "
+      "seeds of the per-seed difference, and the CI comes from one bootstrap pooled over seeds ({resamples} "
+      "resamples, seed {bseed}: each resample draws the test records once and applies them to every seed's "
+      "pair; the statistic is the seed-mean difference). Variants at one fraction are drawn 1.5 points apart on "
+      "the x axis so that equal values stay visible. The CSV holds the true fractions and the two-sided "
+      "bootstrap p-values.",
+      fmt::arg("seeds", max_seeds), fmt::arg("resamples", resamples), fmt::arg("bseed", bootstrap_seed));
   return write_figure(ctx, base, title, caption, csv, body);
 }
 
 Figure figure_ablation(const PlotContext& ctx, const std::string& task, double fraction,
                        const std::vector<AblationBar>& bars) {
   const std::string base = "fig5_ablation_" + file_stem(task);
-  std::string csv = "variant,seeds,val_macro_auroc,auroc_min,auroc_max,val_macro_auprc,auprc_min,auprc_max\n";
-  double lowest = 1, highest = 0;
-  int max_seeds = 0;
+  std::string csv =
+      "variant,seeds,val_macro_auroc,auroc_min,auroc_max,val_macro_auprc,auprc_min,auprc_max,auroc_sd,auprc_sd\n";
+  int max_seeds = 0, min_seeds = std::numeric_limits<int>::max();
   for (const auto& b : bars) {
-    csv += fmt::format("{},{},{},{},{},{},{},{}\n", csv_text(eval::variant_title(b.variant)), b.seeds,
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", csv_text(eval::variant_title(b.variant)), b.seeds,
                        csv_number(b.auroc_mean), csv_number(b.auroc_min), csv_number(b.auroc_max),
-                       csv_number(b.auprc_mean), csv_number(b.auprc_min), csv_number(b.auprc_max));
-    for (double v : {b.auroc_min, b.auprc_min})
-      if (!std::isnan(v)) lowest = std::min(lowest, v);
-    for (double v : {b.auroc_max, b.auprc_max})
-      if (!std::isnan(v)) highest = std::max(highest, v);
+                       csv_number(b.auprc_mean), csv_number(b.auprc_min), csv_number(b.auprc_max),
+                       csv_number(b.auroc_sd), csv_number(b.auprc_sd));
     max_seeds = std::max(max_seeds, b.seeds);
+    min_seeds = std::min(min_seeds, b.seeds);
   }
-  // Bars from a floor just below the lowest value: the ablations differ by a point or two, which
-  // bars from 0 would hide.
-  const double floor_y = std::max(0.0, std::floor((lowest - 0.05) * 20) / 20);
-  const double top_y = std::min(1.0, std::ceil((highest + 0.02) * 50) / 50);
+  // Honest axes: AUROC from chance (0.5) to 1, AUPRC over its whole range 0..1. A floor just below
+  // the lowest bar made differences of a point or two look like a factor of two.
   std::string body = fmt::format(
       "  set multiplot layout 1,2 title {}\n"
       "  set style fill solid 0.6 border -1\n"
       "  set boxwidth 0.6\n"
       "  set xrange [-0.6:{} - 0.4]\n"
-      "  set yrange [{}:{}]\n"
       "  set grid ytics\n"
       "  set key off\n",
       gnuplot_literal(fmt::format("{}: ablations, validation at the best epoch (fraction {} %)", task, percent_of_data(fraction))),
-      bars.size(), floor_y, top_y > floor_y ? top_y : floor_y + 0.1);
-  for (const auto& [metric, col] : {std::pair<std::string, int>{"AUROC", 3}, {"AUPRC", 6}}) {
+      bars.size());
+  struct Panel {
+    const char* metric;
+    int col, sd_col;
+    const char* range;
+    const char* axis_note;
+  };
+  for (const Panel& p : {Panel{"AUROC", 3, 9, "[0.5:1]", " (0.5 = chance)"}, Panel{"AUPRC", 6, 10, "[0:1]", ""}}) {
+    // Whiskers: mean ± sd over seeds where a variant has several; each bar's value printed above
+    // the bar (and its whisker).
     body += fmt::format(
-        "  set ylabel \"validation macro {metric}\"\n"
+        "  set yrange {range}\n"
+        "  set ylabel \"validation macro {metric}{note}\"\n"
         "  plot csv skip 1 using 0:{c}:xtic(1) with boxes lc rgb \"{colour}\", \\\n"
-        "       csv skip 1 using 0:($2 > 1 ? ${c} : NaN):{lo}:{hi} with yerrorbars pt 0 lw 1.5 lc rgb \"black\"\n",
-        fmt::arg("metric", metric), fmt::arg("c", col), fmt::arg("lo", col + 1), fmt::arg("hi", col + 2),
-        fmt::arg("colour", colour_of(Variant::post_train)));
+        "       csv skip 1 using 0:($2 > 1 ? ${c} : NaN):($2 > 1 ? ${c} - ${sd} : NaN):($2 > 1 ? ${c} + ${sd} : NaN) "
+        "with yerrorbars pt 0 lw 1.5 lc rgb \"black\", \\\n"
+        "       csv skip 1 using 0:($2 > 1 && ${sd} == ${sd} ? ${c} + ${sd} : ${c}):(sprintf(\"%.3f\", ${c})) with labels "
+        "offset 0,0.8 font \",10\" tc rgb \"black\"\n",
+        fmt::arg("range", p.range), fmt::arg("metric", p.metric), fmt::arg("note", p.axis_note),
+        fmt::arg("c", p.col), fmt::arg("sd", p.sd_col), fmt::arg("colour", colour_of(Variant::post_train)));
   }
   body += "  unset multiplot\n";
+  std::string bars_note;
+  if (max_seeds <= 1)
+    bars_note = "Every variant has one seed: no error bars (the run folders hold no validation predictions, so no "
+                "bootstrap CI of a validation metric can be computed).";
+  else if (min_seeds > 1)
+    bars_note = fmt::format("Error bars: ± one sample standard deviation (n - 1) over seeds (up to {} seeds).", max_seeds);
+  else
+    bars_note = fmt::format(
+        "Error bars: ± one sample standard deviation (n - 1) over seeds (up to {} seeds) where a variant has several; "
+        "a variant with one seed has none (the run folders hold no validation predictions to bootstrap).",
+        max_seeds);
   const std::string title = fmt::format("Figure 5 ({}): ablations", task);
   const std::string caption = fmt::format(
       "Validation macro AUROC and AUPRC of post-train, post-train without stochastic depth (w/o SD), "
-      "without linear probing (w/o LP) and fine-tune for reference, at training fraction {} %: each run's "
+      "without linear probing (w/o LP) and fine-tune for reference, at training fraction {frac} %: each run's "
       "value at its best epoch (results.json best_stage/best_epoch, the tested model) from history.csv, "
-      "averaged over seeds (up to {} seed(s)); whiskers span min..max over seeds where a variant has more "
-      "than one.",
-      percent_of_data(fraction), max_seeds);
+      "averaged over seeds (up to {seeds} seed(s)); the number on each bar is that mean. {bars} Axes: AUROC from "
+      "0.5 (chance) to 1, AUPRC from 0 to 1, so that bar heights are not exaggerated. The CSV also holds the "
+      "min and max over seeds.",
+      fmt::arg("frac", percent_of_data(fraction)), fmt::arg("seeds", max_seeds), fmt::arg("bars", bars_note));
   return write_figure(ctx, base, title, caption, csv, body);
 }
 

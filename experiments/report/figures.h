@@ -34,9 +34,16 @@ Figure figure_per_label(const PlotContext& ctx, const std::string& task, const R
 Figure figure_validation(const PlotContext& ctx, const std::string& task, const RunPair& pair,
                          const std::vector<ValidationCurve>& curves);
 // Figure 4: test macro metrics against the training fraction; `baseline` is fine-tune at 100 %.
+// The points' lower/upper are the band: the seed-pooled bootstrap CI of the seed-mean
+// (paired_cells.h attach_pooled_bands), from `resamples` resamples.
 Figure figure_data_efficiency(const PlotContext& ctx, const std::string& task,
                               const std::vector<EfficiencyPoint>& points, const CellMetric& baseline_auroc,
-                              const CellMetric& baseline_auprc);
+                              const CellMetric& baseline_auprc, int resamples);
+// Figure 4's differences: each variant's paired Δ macro AUROC / AUPRC vs fine-tune against the
+// training fraction, with the seed-pooled paired bootstrap CI and a zero line.
+Figure figure_data_efficiency_differences(const PlotContext& ctx, const std::string& task,
+                                          const std::vector<DifferencePoint>& points, int resamples,
+                                          uint64_t bootstrap_seed);
 // Figure 5: validation metrics at the best epoch of post-train and its ablations.
 Figure figure_ablation(const PlotContext& ctx, const std::string& task, double fraction,
                        const std::vector<AblationBar>& bars);

@@ -9,6 +9,7 @@
 #include "eval/run_comparison.h"
 #include "experiments/report/gnuplot.h"
 #include "experiments/report/html_page.h"
+#include "experiments/report/paired_cells.h"
 #include "experiments/report/plot_text.h"
 #include "experiments/report/results_table.h"
 
@@ -24,13 +25,19 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
+eval::BootstrapOptions bootstrap_options(const ReportOptions& o) {
+  eval::BootstrapOptions b;
+  b.resamples = o.bootstrap;
+  b.seed = o.seed;
+  b.threads = o.threads;
+  return b;
+}
+
 // Figure 2's paired bootstrap, exactly as `ecgdist compare FINE POST` computes it.
 std::vector<LabelDifferenceRow> per_label_differences(const RunPair& pair, const ReportOptions& o) {
   eval::ComparisonOptions options;
   options.data = o.data.empty() ? resolve_run_data(*pair.post_train) : o.data;
-  options.bootstrap.resamples = o.bootstrap;
-  options.bootstrap.seed = o.seed;
-  options.bootstrap.threads = o.threads;
+  options.bootstrap = bootstrap_options(o);
   const std::vector<eval::RunOutcome> runs = {eval::read_run(pair.fine_tune->dir), eval::read_run(pair.post_train->dir)};
   return label_differences(eval::compare_runs(runs, options));
 }
@@ -40,7 +47,11 @@ class Report {
   Report(const ReportOptions& options, std::vector<eval::CatalogRun> runs)
       : o_(options), runs_(std::move(runs)), ctx_{options.out, options.gnuplot} {}
 
-  void task(const std::string& task) {
+  // Draws the figures of `task` and fills its rows of `table` with the paired differences.
+  void task(const std::string& task, std::vector<TableRow>& table) {
+    const PairedCells cells = paired_cells_of(task);
+    if (!cells.note.empty()) skip(cells.note);
+    attach_differences(table, task, cells);
     const auto pair = pick_pair(runs_, task);
     if (!pair) {
       skip(fmt::format("Figures 2 and 3 ({}): no post-train and fine-tune runs with a fraction and a seed in common",
@@ -57,8 +68,15 @@ class Report {
       skip(fmt::format("Figure 4 ({}): needs post-train and fine-tune runs, at two training fractions at least", task));
     } else {
       const auto base = select_runs(runs_, task, Variant::fine_tune, 1.0);
-      add(figure_data_efficiency(ctx_, task, efficiency_points(runs_, task), test_metric(base, "macro_auroc"),
-                                 test_metric(base, "macro_auprc")));
+      std::vector<EfficiencyPoint> points = efficiency_points(runs_, task);
+      attach_pooled_bands(points, cells);
+      add(figure_data_efficiency(ctx_, task, points, test_metric(base, "macro_auroc"), test_metric(base, "macro_auprc"),
+                                 o_.bootstrap));
+      const std::vector<DifferencePoint> diffs = difference_points(cells);
+      if (diffs.empty())
+        skip(fmt::format("Figure 4 differences ({}): no variant shares a seed with fine-tune at a fraction", task));
+      else
+        add(figure_data_efficiency_differences(ctx_, task, diffs, o_.bootstrap, o_.seed));
     }
 
     const double full = pair ? pair->fraction : (post.empty() ? 1.0 : post.back());
@@ -74,6 +92,17 @@ class Report {
   ReportSummary summary() const { return summary_; }
 
  private:
+  PairedCells paired_cells_of(const std::string& task) const {
+    std::string data = o_.data;
+    if (data.empty())
+      for (const auto& r : runs_)
+        if (r.task == task) {
+          data = resolve_run_data(r);
+          break;
+        }
+    return paired_cells(runs_, task, data, bootstrap_options(o_));
+  }
+
   void add(Figure figure) {
     log::info("report: wrote {}/{}.{{png,svg,csv,gp}}", o_.out, figure.base);
     summary_.figures.push_back(std::move(figure));
@@ -139,9 +168,9 @@ ReportSummary write_report(const ReportOptions& o) {
     ECG_CHECK(!ec, "{}/{}: cannot remove the previous report's file ({})", o.out, name, ec.message());
   }
 
-  const std::vector<TableRow> rows = table_rows(runs);
+  std::vector<TableRow> rows = table_rows(runs);
   Report report(o, runs);
-  for (const std::string& task : tasks) report.task(task);
+  for (const std::string& task : tasks) report.task(task, rows);
   ReportSummary summary = report.summary();
   summary.runs = static_cast<int>(runs.size());
 
@@ -150,15 +179,11 @@ ReportSummary write_report(const ReportOptions& o) {
   page.inputs = o.inputs;
   page.runs = summary.runs;
   page.table_html = table_html(rows);
-  page.table_note =
-      "Test macro AUROC and AUPRC per task, variant and training fraction. A cell with one seed shows the run's "
-      "percentile bootstrap 95 % CI over test records; with several seeds, the mean over seeds ± their standard "
-      "deviation. Gain: (value - fine-tune) / fine-tune x 100 against fine-tune of the same task and fraction "
-      "(mean over its seeds). table.csv holds every number.";
+  page.table_note = table_caption(o.bootstrap);
   page.figures = summary.figures;
   page.notes = summary.notes;
   write_file_atomically(o.out + "/table.csv", table_csv(rows), "report table");
-  write_file_atomically(o.out + "/table.md", table_markdown(rows), "report table");
+  write_file_atomically(o.out + "/table.md", table_markdown(rows, o.bootstrap), "report table");
   write_file_atomically(o.out + "/index.html", html_page(page), "report page");
   log::info("report: {} run(s), {} figure(s), {} skipped: {}/index.html", summary.runs, summary.figures.size(),
             summary.notes.size(), o.out);

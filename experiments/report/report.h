@@ -15,7 +15,7 @@ struct ReportOptions {
   std::vector<std::string> inputs;  // folders searched recursively for finished runs
   std::string out;                  // created if missing
   std::string data;                 // HDF5 with the test labels; empty: the runs' settings.data
-  int bootstrap = 1000;             // paired bootstrap resamples of Figure 2
+  int bootstrap = 1000;             // bootstrap resamples: Figure 2, the table's paired differences, Figure 4
   uint64_t seed = 0;                // their seed
   int threads = 2;
   std::string gnuplot = "gnuplot";  // program name or path

@@ -39,6 +39,15 @@ double mean(const std::vector<double>& v) {
   return v.empty() ? kNaN : s / static_cast<double>(v.size());
 }
 
+// Sample standard deviation (n - 1); NaN below two values.
+double sample_sd(const std::vector<double>& v) {
+  if (v.size() < 2) return kNaN;
+  const double m = mean(v);
+  double ss = 0;
+  for (double x : v) ss += (x - m) * (x - m);
+  return std::sqrt(ss / static_cast<double>(v.size() - 1));
+}
+
 int int_field(const nlohmann::json& results, const char* field, const std::string& file) {
   const std::optional<int64_t> v =
       results.contains(field) ? json_integer_in(results.at(field), 0, std::numeric_limits<int>::max()) : std::nullopt;
@@ -88,15 +97,13 @@ CellMetric test_metric(const std::vector<const CatalogRun*>& runs, const std::st
   m.seeds = static_cast<int>(runs.size());
   if (values.empty()) return m;
   m.mean = mean(values);
-  m.lower = mean(lowers);
-  m.upper = mean(uppers);
+  if (values.size() == 1) {
+    m.lower = lowers[0];
+    m.upper = uppers[0];
+  }
   m.min = *std::min_element(values.begin(), values.end());
   m.max = *std::max_element(values.begin(), values.end());
-  if (values.size() > 1) {
-    double ss = 0;
-    for (double v : values) ss += (v - m.mean) * (v - m.mean);
-    m.sd = std::sqrt(ss / static_cast<double>(values.size() - 1));
-  }
+  m.sd = sample_sd(values);
   return m;
 }
 
@@ -280,6 +287,8 @@ std::vector<AblationBar> ablation_bars(const std::vector<CatalogRun>& runs, cons
     bar.auprc_mean = mean(auprc);
     bar.auprc_min = *std::min_element(auprc.begin(), auprc.end());
     bar.auprc_max = *std::max_element(auprc.begin(), auprc.end());
+    bar.auroc_sd = sample_sd(auroc);
+    bar.auprc_sd = sample_sd(auprc);
     out.push_back(bar);
   }
   return out;

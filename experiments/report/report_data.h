@@ -35,8 +35,9 @@ std::vector<double> fractions_of(const std::vector<eval::CatalogRun>& runs, cons
 struct CellMetric {
   int seeds = 0;
   double mean = kNaN;
-  // The run's bootstrap CI for one seed; for several, the mean of the seeds' CI bounds (what
-  // Figure 4's band shows). NaN when a run has no CI (--bootstrap 0).
+  // The run's bootstrap CI (results.json) for one seed; NaN for several (a mean of the seeds'
+  // bounds would be neither a CI of the mean nor the seed spread: Figure 4's band comes from
+  // paired_cells.h's pooled bootstrap instead) and when the run has no CI (--bootstrap 0).
   double lower = kNaN;
   double upper = kNaN;
   double sd = kNaN;  // sample standard deviation over seeds (n - 1); NaN for one seed
@@ -46,6 +47,12 @@ struct CellMetric {
 
 // `metric` is "macro_auroc" or "macro_auprc" of results.json's test block.
 CellMetric test_metric(const std::vector<const eval::CatalogRun*>& runs, const std::string& metric);
+
+// A paired difference (variant - fine-tune) with its bootstrap CI and two-sided p-value; NaN
+// when not computed.
+struct Difference {
+  double estimate = kNaN, lower = kNaN, upper = kNaN, p = kNaN;
+};
 
 // One row of the results table: a task x variant x fraction cell.
 struct TableRow {
@@ -58,6 +65,12 @@ struct TableRow {
   // there is no such baseline (and for the baseline itself, which the table marks as such).
   double auroc_gain_pct = kNaN;
   double auprc_gain_pct = kNaN;
+  // Paired differences against fine-tune of the same task and fraction, over the `paired_seeds`
+  // seeds both have (paired_cells.h): the seed-mean of the per-seed difference with the
+  // seed-pooled paired bootstrap CI. NaN / 0 for fine-tune itself and without a baseline.
+  int paired_seeds = 0;
+  Difference d_auroc;
+  Difference d_auprc;
 };
 // Sorted by task, fraction (largest first: the paper's headline is 100 %), then variant.
 std::vector<TableRow> table_rows(const std::vector<eval::CatalogRun>& runs);
@@ -125,12 +138,22 @@ struct EfficiencyPoint {
 // post-train and fine-tune at every fraction each has.
 std::vector<EfficiencyPoint> efficiency_points(const std::vector<eval::CatalogRun>& runs, const std::string& task);
 
+// Figure 4's second figure: a variant's paired difference against fine-tune at one fraction.
+struct DifferencePoint {
+  eval::Variant variant = eval::Variant::post_train;
+  double fraction = 1.0;
+  int paired_seeds = 0;
+  Difference d_auroc;
+  Difference d_auprc;
+};
+
 // Figure 5: validation metrics at the best epoch, over seeds.
 struct AblationBar {
   eval::Variant variant = eval::Variant::fine_tune;
   int seeds = 0;
   double auroc_mean = kNaN, auroc_min = kNaN, auroc_max = kNaN;
   double auprc_mean = kNaN, auprc_min = kNaN, auprc_max = kNaN;
+  double auroc_sd = kNaN, auprc_sd = kNaN;  // sample sd over seeds (n - 1); NaN for one seed
 };
 // post-train, w/o SD, w/o LP, fine-tune (those present) at `fraction`.
 std::vector<AblationBar> ablation_bars(const std::vector<eval::CatalogRun>& runs, const std::string& task,

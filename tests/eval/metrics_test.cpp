@@ -342,5 +342,56 @@ TEST(Bootstrap, PairedDifferenceDetectsABetterModel) {
   EXPECT_THROW(paired_bootstrap(a, b, options), ecg::Error);
 }
 
+// The report's seed-pooled bootstrap (eval::seed_pooled_bootstrap): one seed is paired_bootstrap's
+// macro difference (same resamples), and the single-recipe form is evaluate_metrics' macro CI.
+TEST(Metrics, SeedPooledWithOneSeedIsThePairedBootstrap) {
+  const LabelScores a = make_data(300, 4, 21);
+  LabelScores b = a;
+  std::mt19937 rng(4);
+  std::normal_distribution<float> noise(0, 0.2f);
+  for (auto& s : b.scores) s += noise(rng);
+  BootstrapOptions options;
+  options.resamples = 150;
+  options.seed = 9;
+  const PairedReport p = paired_bootstrap(a, b, options);
+  const SeedPooledReport s = seed_pooled_bootstrap({a}, {b}, options);
+  EXPECT_DOUBLE_EQ(s.auroc.estimate, p.auroc.estimate);
+  EXPECT_DOUBLE_EQ(s.auroc.ci.lower, p.auroc.ci.lower);
+  EXPECT_DOUBLE_EQ(s.auroc.ci.upper, p.auroc.ci.upper);
+  EXPECT_DOUBLE_EQ(s.auprc.ci.upper, p.auprc.ci.upper);
+  EXPECT_DOUBLE_EQ(s.auroc.p_value, p.auroc.p_value);
+  const MetricReport ra = evaluate_metrics(a, options);
+  const SeedPooledReport alone = seed_pooled_bootstrap({a}, {}, options);
+  EXPECT_DOUBLE_EQ(alone.macro_auroc_a, ra.macro_auroc);
+  EXPECT_DOUBLE_EQ(alone.macro_auroc_a_ci.lower, ra.macro_auroc_ci.lower);
+  EXPECT_DOUBLE_EQ(alone.macro_auprc_a_ci.upper, ra.macro_auprc_ci.upper);
+  EXPECT_TRUE(std::isnan(alone.auroc.estimate));
+}
+
+TEST(Metrics, SeedPooledEstimateIsTheMeanOfThePerSeedDifferences) {
+  const LabelScores a0 = make_data(300, 4, 31);
+  std::vector<LabelScores> a(3, a0), b(3, a0);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> noise(0, 0.2f);
+  for (int s = 0; s < 3; ++s) {
+    for (auto& x : a[s].scores) x += 0.05f * noise(rng);
+    for (auto& x : b[s].scores) x += noise(rng);
+  }
+  BootstrapOptions options;
+  options.resamples = 200;
+  double mean = 0;
+  for (int s = 0; s < 3; ++s) mean += paired_bootstrap(a[s], b[s], options).auroc.estimate / 3;
+  const SeedPooledReport pooled = seed_pooled_bootstrap(a, b, options);
+  EXPECT_EQ(pooled.seeds, 3u);
+  EXPECT_NEAR(pooled.auroc.estimate, mean, 1e-12);
+  EXPECT_LT(pooled.auroc.ci.lower, pooled.auroc.estimate);
+  EXPECT_GT(pooled.auroc.ci.upper, pooled.auroc.estimate);
+  EXPECT_GT(pooled.auroc.ci.lower, 0.0);  // a is much less blurred than b
+  // Pairing is by position and needs as many baselines as models; the targets must agree.
+  EXPECT_THROW(seed_pooled_bootstrap(a, {b[0]}, options), ecg::Error);
+  b[1].targets[0] = 1.0f - b[1].targets[0];
+  EXPECT_THROW(seed_pooled_bootstrap(a, b, options), ecg::Error);
+}
+
 }  // namespace
 }  // namespace ecg::eval

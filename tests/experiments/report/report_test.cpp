@@ -250,7 +250,8 @@ ecg::testing::CommandResult* Report::full_ = nullptr;
 
 TEST_F(Report, WritesEveryFigureAndThePage) {
   ASSERT_EQ(full_->exit_code, 0) << full_->output;
-  for (const char* fig : {"fig2_per_label_", "fig3_validation_", "fig4_data_efficiency_", "fig5_ablation_"})
+  for (const char* fig :
+       {"fig2_per_label_", "fig3_validation_", "fig4_data_efficiency_", "fig4_differences_", "fig5_ablation_"})
     for (const char* ext : {".png", ".svg", ".csv", ".gp"})
       EXPECT_GT(fs::file_size(*dir_ / ("full/" + std::string(fig) + kTask + ext)), 50u) << fig << ext;
   const std::string page = read_text_file(*dir_ / "full/index.html");
@@ -286,6 +287,60 @@ TEST_F(Report, TableHasMeansOverSeedsAndGainsOverFineTune) {
       << md;
   EXPECT_NE(md.find("| superdiagnostic | w/o SD | 100 % | 1 | 0.8300 [0.7800, 0.8700] | +2.47 % |"), std::string::npos)
       << md;
+  // The paired columns: post-train at 100 % is paired with fine-tune over both seeds; fine-tune
+  // itself is the baseline; the caption says what is paired and how the seeds are pooled.
+  ASSERT_EQ(rows[0].size(), 23u);
+  EXPECT_EQ(rows[0][14], "paired_seeds");
+  EXPECT_EQ(rows[0][15], "d_auroc");
+  EXPECT_EQ(post[14], "2");
+  EXPECT_LE(std::stod(post[16]), std::stod(post[15]));
+  EXPECT_GE(std::stod(post[17]), std::stod(post[15]));
+  EXPECT_EQ(row_of(rows, "wo-sd", "100")[14], "1");
+  EXPECT_EQ(fine[14], "0");
+  EXPECT_EQ(fine[15], "");
+  EXPECT_NE(md.find("paired Δ AUROC vs fine-tune [95 % CI]"), std::string::npos) << md;
+  EXPECT_NE(md.find("(2 paired seeds) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("pooled over seeds"), std::string::npos) << md;
+  EXPECT_NE(md.find("applies the same indices to every seed's pair of runs"), std::string::npos) << md;
+}
+
+// table.csv's paired difference against an independent numpy computation from the runs'
+// test_predictions.csv and the HDF5 labels (tests/experiments/report/paired_oracle.py): post-train
+// vs fine-tune at 100 % over seeds 0 and 1. Point estimates to 1e-6; the CI bounds within 0.02,
+// the Monte-Carlo error of two 2,000-resample bootstraps from different generators.
+TEST_F(Report, PairedDifferenceMatchesNumpy) {
+  const std::string out = *dir_ / "paired2000";
+  const auto r = run_ecgdist(fmt::format("report {} --out {} --bootstrap 2000 --seed 7", *dir_ / "runs", out));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto post = row_of(csv(out + "/table.csv"), "post-train", "100");
+  ASSERT_EQ(post[14], "2");
+  const auto py = run_command(fmt::format("{} {}/experiments/report/paired_oracle.py {} {} 2000 11 --a {} {} --b {} {}",
+                                          ECG_PYTHON, ecg::testing::test_source_dir(), h5_, kTask,
+                                          *dir_ / "runs/pt_s0", *dir_ / "runs/pt_s1", *dir_ / "runs/ft_s0",
+                                          *dir_ / "runs/ft_s1"));
+  ASSERT_EQ(py.exit_code, 0) << py.output;
+  const auto oracle = nlohmann::json::parse(py.output);
+  EXPECT_EQ(oracle["records"].get<size_t>(), ids_.size());
+  EXPECT_NEAR(std::stod(post[15]), oracle["d_auroc"].get<double>(), 1e-6);
+  EXPECT_NEAR(std::stod(post[19]), oracle["d_auprc"].get<double>(), 1e-6);
+  EXPECT_NEAR(std::stod(post[16]), oracle["d_auroc_ci"][0].get<double>(), 0.02) << py.output;
+  EXPECT_NEAR(std::stod(post[17]), oracle["d_auroc_ci"][1].get<double>(), 0.02) << py.output;
+  EXPECT_NEAR(std::stod(post[20]), oracle["d_auprc_ci"][0].get<double>(), 0.02) << py.output;
+  EXPECT_NEAR(std::stod(post[21]), oracle["d_auprc_ci"][1].get<double>(), 0.02) << py.output;
+  // Figure 4's differences carry the same numbers.
+  const auto diffs = csv(out + "/fig4_differences_superdiagnostic.csv");
+  const auto d100 = row_of(diffs, "post-train");  // 10 % sorts first: find the 100 % row
+  bool found = false;
+  for (const auto& row : diffs)
+    if (row.size() > 3 && row[0] == "post-train" && row[1] == "100") {
+      found = true;
+      EXPECT_EQ(row[2], "2");
+      EXPECT_EQ(row[3], post[15]);
+      EXPECT_EQ(row[4], post[16]);
+      EXPECT_EQ(row[5], post[17]);
+    }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(d100[1], "10");
 }
 
 TEST_F(Report, Figure2EqualsComparesPairedBootstrap) {
@@ -323,7 +378,11 @@ TEST_F(Report, Figure3MarksBestAndEarlyStopAndKeepsEpochsAfterIt) {
   EXPECT_EQ(rows[7], (std::vector<std::string>{"fine-tune", "2", "2", "2", "0.750000", "0.520000", "1"}));
   const std::string gp = read_text_file(*dir_ / "full/fig3_validation_superdiagnostic.gp");
   EXPECT_NE(gp.find("set arrow 1 from 3, graph 0 to 3, graph 1 nohead dt 2"), std::string::npos) << gp;
+  EXPECT_NE(gp.find("set label 1 'post-train stop' at 3, graph 0.95"), std::string::npos) << gp;
   EXPECT_NE(gp.find("early stop (epoch 3)"), std::string::npos);
+  // The key is outside the plot area (below), not over the curves.
+  EXPECT_NE(gp.find("set key outside below"), std::string::npos) << gp;
+  EXPECT_EQ(gp.find("bmargin"), std::string::npos) << gp;
 }
 
 TEST_F(Report, Figure4AveragesSeedsAndFigure5TakesTheBestEpoch) {
@@ -335,8 +394,31 @@ TEST_F(Report, Figure4AveragesSeedsAndFigure5TakesTheBestEpoch) {
   EXPECT_EQ(fig4[2][1], "100");
   EXPECT_EQ(fig4[2][2], "2");
   EXPECT_NEAR(std::stod(fig4[2][3]), 0.86, 1e-9);
-  EXPECT_NEAR(std::stod(fig4[2][4]), 0.81, 1e-9);  // mean of the seeds' lower bounds
   EXPECT_NEAR(std::stod(fig4[4][6]), 0.51, 1e-9);  // fine-tune 100 % AUPRC
+  EXPECT_NEAR(std::stod(fig4[2][9]), std::sqrt(0.0002), 1e-6);  // seed sd of {0.85, 0.87}
+  // The band: the bootstrap CI of the seed-mean pooled over seeds (not the mean of the seeds'
+  // bounds, 0.81 here), from the predictions with the report's resamples and seed.
+  {
+    const std::vector<eval::RunOutcome> pt = {eval::read_run(*dir_ / "runs/pt_s0"), eval::read_run(*dir_ / "runs/pt_s1")};
+    const std::vector<float> targets = eval::read_test_targets(pt, h5_);
+    std::vector<eval::LabelScores> models;
+    for (const auto& run : pt) {
+      eval::LabelScores s;
+      s.records = run.ecg_ids.size();
+      s.labels = run.classes.size();
+      s.scores = run.probs;
+      s.targets = targets;
+      models.push_back(s);
+    }
+    eval::BootstrapOptions options;
+    options.resamples = kResamples;
+    options.seed = 7;
+    const eval::SeedPooledReport pooled = eval::seed_pooled_bootstrap(models, {}, options);
+    EXPECT_EQ(fig4[2][4], csv_number(pooled.macro_auroc_a_ci.lower));
+    EXPECT_EQ(fig4[2][5], csv_number(pooled.macro_auroc_a_ci.upper));
+    EXPECT_EQ(fig4[2][8], csv_number(pooled.macro_auprc_a_ci.upper));
+  }
+  EXPECT_NE(text_of(*dir_ / "full/index.html").find("pooled over seeds"), std::string::npos);
   EXPECT_NE(read_text_file(*dir_ / "full/fig4_data_efficiency_superdiagnostic.gp").find("0.810000 with lines dt 2"),
             std::string::npos);
 
@@ -344,7 +426,17 @@ TEST_F(Report, Figure4AveragesSeedsAndFigure5TakesTheBestEpoch) {
   ASSERT_EQ(fig5.size(), 5u);
   // post-train: seed 0's best is stage 2 epoch 2 (0.90; not epoch 4's 0.95), seed 1's epoch 1 (0.70).
   EXPECT_EQ(fig5[1], (std::vector<std::string>{"post-train", "2", "0.800000", "0.700000", "0.900000", "0.550000",
-                                               "0.500000", "0.600000"}));
+                                               "0.500000", "0.600000", "0.141421", "0.070711"}));
+  EXPECT_EQ(fig5[2][8], "");  // one seed: no sd
+  const std::string gp5 = text_of(*dir_ / "full/fig5_ablation_superdiagnostic.gp");
+  EXPECT_NE(gp5.find("set yrange [0.5:1]"), std::string::npos) << gp5;
+  EXPECT_NE(gp5.find("set yrange [0:1]"), std::string::npos) << gp5;
+  EXPECT_NE(gp5.find("(0.5 = chance)"), std::string::npos) << gp5;
+  EXPECT_NE(gp5.find("with labels"), std::string::npos) << gp5;
+  // The value is printed on each bar: gnuplot drew it into the SVG.
+  const std::string svg5 = text_of(*dir_ / "full/fig5_ablation_superdiagnostic.svg");
+  EXPECT_NE(svg5.find("0.800"), std::string::npos);
+  EXPECT_NE(svg5.find("0.700"), std::string::npos);
   EXPECT_EQ(fig5[2][0], "w/o SD");
   EXPECT_EQ(fig5[2][2], "0.700000");
   EXPECT_EQ(fig5[3][0], "w/o LP");
@@ -464,7 +556,7 @@ TEST_F(Report, HeadlessBrowserShowsEveryFigure) {
       *dir_ / "chromium-profile");
   const auto dom = run_command(chromium + "--virtual-time-budget=5000 --dump-dom " + page + " 2>/dev/null");
   ASSERT_EQ(dom.exit_code, 0) << dom.output;
-  EXPECT_NE(dom.output.find("data-images-loaded=\"4/4\""), std::string::npos) << dom.output.substr(0, 2000);
+  EXPECT_NE(dom.output.find("data-images-loaded=\"5/5\""), std::string::npos) << dom.output.substr(0, 2000);
 
   const std::string shot = *dir_ / "shot.png";
   const auto r = run_command(chromium + "--screenshot=" + shot + " --window-size=1200,1600 " + page);
