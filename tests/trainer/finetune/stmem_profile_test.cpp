@@ -237,8 +237,9 @@ TEST_F(StMemProfile, StMemsOwnTorchSaveModelIsScoredAsStMemScoresItOnceTheProfil
 // encoder of ours only under the profile it was pretrained with: an encoder pretrained on the raw
 // file's unfiltered crops is refused by an st-mem run although both read the same file.
 TEST_F(StMemProfile, PretrainingFeedsStMemsCropsAndItsEncoderOnlyTheSamePipeline) {
+  // A few steps each: three folds to pretrain on, a third of the training records to fine-tune.
   const std::string pre_args = " --data " + raw_data() + " --model tiny --epochs 1 --batch-size 16 --threads 1"
-                               " --val-folds 10 --progress off --out ";
+                               " --folds 1,2,3 --val-folds 10 --progress off --out ";
   auto refused = run_ecgdist("pretrain --profile st-mem" + pre_args.substr(0, pre_args.find(" --data ")) +
                              " --data " + filtered_data() + pre_args.substr(pre_args.find(" --model ")) +
                              run_dir("pre-refused"));
@@ -255,7 +256,8 @@ TEST_F(StMemProfile, PretrainingFeedsStMemsCropsAndItsEncoderOnlyTheSamePipeline
   EXPECT_NE(ra["initial_val_loss"].get<double>(), rb["initial_val_loss"].get<double>());
 
   const std::string fine = " --data " + raw_data() + " --task superdiagnostic --model tiny --threads 1 --bootstrap 0"
-                           " --progress off --recipe fine-tune --epochs 1 --batch-size 48 ";
+                           " --progress off --recipe fine-tune --epochs 1 --batch-size 16 --train-fraction 0.34"
+                           " --eval-crops 1 ";
   auto ok = run_ecgdist("train --profile st-mem" + fine + "--init " + stmem + "/encoder.ckpt --out " +
                         run_dir("ft-stmem"));
   ASSERT_EQ(ok.exit_code, 0) << ok.output;
