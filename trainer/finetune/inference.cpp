@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <regex>
 
+#include <fmt/ranges.h>
+
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -28,16 +30,6 @@
 namespace fs = std::filesystem;
 
 namespace ecg::finetune {
-
-namespace {
-
-std::string join_names(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
-  return out;
-}
-
-}  // namespace
 
 InferenceModel load_inference_model(const std::string& path) {
   model::LoadedCheckpoint ck = model::load_any_checkpoint(path);
@@ -107,11 +99,11 @@ void settle_classes(InferenceModel& im, const std::vector<std::string>& classes,
                     const std::string& checkpoint) {
   if (im.classes_recorded) {
     ECG_CHECK(classes == im.classes, "{} names classes [{}], but --checkpoint {} was trained for classes [{}]",
-              source, join_names(classes), checkpoint, join_names(im.classes));
+              source, fmt::join(classes, ","), checkpoint, fmt::join(im.classes, ","));
     return;
   }
   ECG_CHECK(classes.size() == im.classes.size(), "{} names {} classes [{}], but --checkpoint {} has {} outputs",
-            source, classes.size(), join_names(classes), checkpoint, im.classes.size());
+            source, classes.size(), fmt::join(classes, ","), checkpoint, im.classes.size());
   im.classes = classes;
   im.classes_recorded = true;
 }

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include <fmt/ranges.h>
+
 #include "common/error.h"
 #include "common/log.h"
 #include "data/manifest.h"
@@ -22,12 +24,6 @@ void load_model_state(model::StMem& model, const std::map<std::string, torch::Te
 
 namespace {
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
-  return out;
-}
-
 // Whether the --init file's head (of `outputs` rows) is kept, per options.init_head. `meta` is the
 // file's (null for a foreign torch.save file).
 bool keep_init_head(const nlohmann::json& meta, int64_t outputs, const TrainOptions& o, const TaskData& data) {
@@ -41,7 +37,7 @@ bool keep_init_head(const nlohmann::json& meta, int64_t outputs, const TrainOpti
   if (!named.empty()) {
     if (named != task_classes) {
       ECG_CHECK(o.init_head != InitHead::keep, "--init-head keep, but --init {} was trained for classes [{}], not "
-                "task {}'s [{}]", o.init, joined(named), data.labels.task, joined(task_classes));
+                "task {}'s [{}]", o.init, fmt::join(named, ","), data.labels.task, fmt::join(task_classes, ","));
       return false;
     }
   } else {
