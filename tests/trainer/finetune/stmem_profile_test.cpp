@@ -47,6 +47,16 @@ class StMemProfile : public ::testing::Test {
     std::ifstream in(path);
     return nlohmann::json::parse(in);
   }
+  // `wfdb`'s one row (predict on record 1's header) has the probabilities of record 1's row in
+  // `predictions` (predict on the HDF5 file).
+  static void expect_record_one_row(const std::string& predictions, const std::string& wfdb) {
+    const auto one = predictions.find("\n1,");
+    ASSERT_NE(one, std::string::npos);
+    const std::string h5_row = predictions.substr(one + 1, predictions.find('\n', one + 1) - one - 1);
+    const auto first = wfdb.find('\n') + 1;
+    const std::string wf_row = wfdb.substr(first, wfdb.find('\n', first) - first);
+    EXPECT_EQ(wf_row.substr(wf_row.find(',')), h5_row.substr(h5_row.find(','))) << wf_row << " vs " << h5_row;
+  }
   static ecg::testing::TempDir* dir_;
 };
 ecg::testing::TempDir* StMemProfile::dir_ = nullptr;
@@ -137,12 +147,7 @@ TEST_F(StMemProfile, TrainsRecordsTheProfileAndEvaluateReproducesTheTestAuroc) {
                         "/records100/00000/00001_lr.hea --out " + out + "/wfdb.csv --threads 1");
   ASSERT_EQ(wf.exit_code, 0) << wf.output;
   auto wfdb = ecg::testing::read_text_file(out + "/wfdb.csv");
-  const auto one = pred.find("\n1,");
-  ASSERT_NE(one, std::string::npos);
-  const std::string h5_row = pred.substr(one + 1, pred.find('\n', one + 1) - one - 1);
-  const auto wf_first = wfdb.find('\n') + 1;
-  const std::string wf_row = wfdb.substr(wf_first, wfdb.find('\n', wf_first) - wf_first);
-  EXPECT_EQ(wf_row.substr(wf_row.find(',')), h5_row.substr(h5_row.find(','))) << wf_row << " vs " << h5_row;
+  expect_record_one_row(pred, wfdb);
 }
 
 TEST_F(StMemProfile, ResumedRunEqualsUninterruptedRun) {
@@ -224,12 +229,7 @@ TEST_F(StMemProfile, StMemsOwnTorchSaveModelIsScoredAsStMemScoresItOnceTheProfil
                         "/records100/00000/00001_lr.hea --out " + out + "/wfdb.csv");
   ASSERT_EQ(wf.exit_code, 0) << wf.output;
   const std::string wfdb = ecg::testing::read_text_file(out + "/wfdb.csv");
-  const auto one = pred.find("\n1,");
-  ASSERT_NE(one, std::string::npos);
-  const std::string h5_row = pred.substr(one + 1, pred.find('\n', one + 1) - one - 1);
-  const auto wf_first = wfdb.find('\n') + 1;
-  const std::string wf_row = wfdb.substr(wf_first, wfdb.find('\n', wf_first) - wf_first);
-  EXPECT_EQ(wf_row.substr(wf_row.find(',')), h5_row.substr(h5_row.find(','))) << wf_row << " vs " << h5_row;
+  expect_record_one_row(pred, wfdb);
 }
 
 // `pretrain --profile st-mem` feeds ST-MEM's pretraining input (filtered, standardised crops of
