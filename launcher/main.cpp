@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 
+#include "common/allocator.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "launcher/command_registry.h"
@@ -20,6 +21,7 @@ std::vector<CommandSpec>& command_registry() {
 }  // namespace ecg::launcher
 
 int main(int argc, char** argv) {
+  ecg::retain_freed_memory();
   using namespace ecg::launcher;
   CLI::App app{
       "ecgdist: distributed post-training of ECG foundation models (ST-MEM) on PTB-XL-style data"};

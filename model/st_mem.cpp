@@ -64,12 +64,19 @@ AttentionImpl::AttentionImpl(int64_t width, int64_t heads, int64_t dim_head, dou
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x) {
   const int64_t b = x.size(0), n = x.size(1), inner = heads_ * dim_head_;
-  // One GEMM for q, k and v; the [3, B, H, N, dh] view costs no copy.
+  // One GEMM for q, k and v, viewed as [3, B, H, N, dh]. In bf16 one copy makes that view
+  // contiguous: oneDNN's batched bf16 product runs 4x faster on contiguous q and k than on the
+  // strided views (80 -> 350 GFLOP/s for q k^T at N = 384; docs/benchmarks.md). fp32 keeps the
+  // views (OpenBLAS takes the strides as they are).
   auto qkv = linear_in(to_qkv, x, compute).view({b, n, 3, heads_, dim_head_}).permute({2, 0, 3, 1, 4});
+  if (compute != torch::kFloat) qkv = qkv.contiguous();
   // Scaling q (N x dh) instead of the scores (N x N) is cheaper and mathematically identical.
   auto q = qkv[0] * scale_;
-  // Softmax in fp32 whatever the products' dtype (the casts are no-ops in fp32).
-  auto attn = torch::matmul(q, qkv[1].transpose(-2, -1)).to(torch::kFloat).softmax(-1).to(compute);
+  // The softmax runs on the products' dtype. With bf16 scores LibTorch's CPU kernel computes in
+  // fp32 and rounds the probabilities once, so they equal an fp32 softmax cast to bf16, without
+  // the two casts and the fp32 copies that cost more than half of the bf16 step in LibTorch 1.13
+  // (`bench/model_throughput --precision bf16 --profile-ops`; docs/benchmarks.md).
+  auto attn = torch::matmul(q, qkv[1].transpose(-2, -1)).softmax(-1);
   auto out = torch::matmul(attn, qkv[2]).transpose(1, 2).reshape({b, n, inner});  // [B, N, H * dh]
   if (compute == torch::kFloat) return to_out->forward(out);
   namespace F = torch::nn::functional;

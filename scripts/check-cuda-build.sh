@@ -57,6 +57,7 @@ PACKAGES=(
   libzip-dev
   libgtest-dev libgmock-dev
   python3 python3-h5py python3-sklearn python3-numpy
+  python3-setuptools python3-dev        # torch.compile's C++ code generation (bench/anchor: PyTorch 2.6 anchors)
   ccache                                # a rerun on the same machine rebuilds from /root/.cache/ccache in the root
 )
 # Installed after the cuDNN stand-in below (they depend on nvidia-cudnn).
