@@ -19,9 +19,10 @@ mkdir -p "$ROOT$REPO" "$ROOT/tmp"
 # What the benchmarks set for python (threads, heap policy, torch.distributed's rendezvous) goes
 # in; nothing else.
 # UCX_LOG_LEVEL: the root's CUDA torch loads UCX, which logs a harmless "failed to get boot id"
-# in a chroot; the benchmarks use gloo.
+# in a chroot; the benchmarks use gloo. USE_LIBUV=0: Debian's torch 2.6 has no libuv, but its
+# env:// rendezvous asks for it by default.
 envs=(PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TORCHINDUCTOR_CACHE_DIR=/tmp/ecgdist-inductor-cache
-      UCX_LOG_LEVEL=fatal)
+      UCX_LOG_LEVEL=fatal USE_LIBUV=0)
 for v in OPENBLAS_NUM_THREADS OMP_NUM_THREADS GLIBC_TUNABLES MASTER_ADDR MASTER_PORT RANK WORLD_SIZE; do
   [ -z "${!v:-}" ] || envs+=("$v=${!v}")
 done
