@@ -1,7 +1,9 @@
 // Mixed precision done explicitly in the model instead of by autocast (LibTorch 1.13's CPU
 // autocast fails on ST-MEM: layer_norm gets a bf16 input with fp32 weights). Weights stay fp32
 // (the master copy the optimiser updates); with bf16 the Linear layers and the attention matrix
-// products compute in bf16, while LayerNorm, softmax, the residual stream and the loss stay fp32.
+// products compute in bf16, while LayerNorm, the residual stream and the loss stay fp32. The
+// softmax takes and gives bf16 but computes in fp32 inside its kernel (one rounding, as an fp32
+// softmax cast to bf16).
 // The casts are ordinary autograd ops, so gradients reach the fp32 weights in fp32 and are
 // all-reduced in fp32. fp32 runs exactly the operations of the plain model.
 #pragma once
