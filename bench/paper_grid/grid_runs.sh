@@ -8,9 +8,9 @@
 #   bash bench/paper_grid/grid_runs.sh save    OUT DIR   finished cells of OUT/{sweep,ablations} -> DIR
 #   bash bench/paper_grid/grid_runs.sh restore DIR OUT   DIR's cells -> OUT, after checking the fingerprint
 # The fingerprint (grid_fingerprint.py) hashes the encoder's tensors and the labelled file's
-# signals, labels, folds and ids; the cells' code is the commit in DIR/COMMIT, which restore
-# compares with BIN's source when GRID_COMMIT is set (the grid's cells must all come from one
-# build: bf16 results change with the model code).
+# signals, labels, folds and ids. The cells' code is DIR/COMMIT: save writes GRID_COMMIT there,
+# and restore refuses a different GRID_COMMIT (a grid's cells must all come from one build: bf16
+# results change with the model code).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 mode=${1:-}; from=${2:-}; to=${3:-}
@@ -22,6 +22,7 @@ case "$mode" in
   save)
     mkdir -p "$to"
     fingerprint "$from" > "$to/FINGERPRINT"
+    [ -z "${GRID_COMMIT:-}" ] || echo "$GRID_COMMIT" > "$to/COMMIT"
     n=0
     while IFS= read -r results; do
       cell=$(dirname "${results#"$from"/}")

@@ -9,9 +9,16 @@
 #      (default 2400) other records, preprocessed as usual (250 Hz, band-passed, z-scored), and
 #      handed to the grid as a torch.save encoder.pth, as ST-MEM releases its own (see below);
 #   3. both sweeps, cells two at a time (re-running resumes), then one report over both.
+# The grid takes more than one session of the 2-core VM, and every session starts on a fresh
+# machine: RUNS_FROM=DIR restores the cells an earlier session finished and saved
+# (bench/paper_grid/grid_runs.sh; docs/paper-grid/<date>/runs) before the sweeps, after checking
+# that data and encoder came out the same (they are made deterministically), and SAVE_TO=DIR
+# saves the finished cells when the script ends (`grid_runs.sh save` by hand after a kill). Every
+# cell of one grid must come from one build (bf16 results change with the model code): BIN built
+# from the commit in DIR/COMMIT, and GRID_COMMIT set to it (grid_runs.sh checks and records it).
 #
 #   bash bench/paper_grid/run_stmem_grid.sh      (everything in out/stmem-grid)
-# env: ENCODER, RECORDS, PRETRAIN_RECORDS, PRETRAIN_EPOCHS, JOBS, BIN
+# env: ENCODER, RECORDS, PRETRAIN_RECORDS, PRETRAIN_EPOCHS, JOBS, BIN, RUNS_FROM, SAVE_TO
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=out/stmem-grid
@@ -47,6 +54,8 @@ if [ ! -f "$OUT/pretrain/encoder.pth" ]; then
     "$OUT/pretrain/encoder.pt" "$OUT/pretrain/encoder.pth"
 fi
 echo "stmem_grid: data and encoder ready after $(($(date +%s) - start)) s"
+[ -z "${RUNS_FROM:-}" ] || bash bench/paper_grid/grid_runs.sh restore "$RUNS_FROM" "$OUT"
+[ -z "${SAVE_TO:-}" ] || trap 'bash bench/paper_grid/grid_runs.sh save "$OUT" "$SAVE_TO"' EXIT
 
 "$BIN" sweep bench/paper_grid/stmem-grid.json --out "$OUT/sweep" --jobs "${JOBS:-2}"
 "$BIN" sweep bench/paper_grid/stmem-ablations.json --out "$OUT/ablations" --jobs "${JOBS:-2}"
