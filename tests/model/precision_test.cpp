@@ -82,6 +82,16 @@ TEST(Precision, PretrainingLossInBf16IsCloseToFp32) {
   EXPECT_NEAR(out.loss.item<double>(), fp32, 0.02 * fp32);
 }
 
+// The attention's bf16 softmax (model/st_mem.cpp) rests on this: LibTorch's CPU softmax of bf16
+// scores computes in fp32 and rounds once, so it equals the fp32 softmax cast to bf16.
+TEST(Precision, Bf16SoftmaxEqualsTheFp32SoftmaxRoundedOnce) {
+  torch::manual_seed(5);
+  const auto scores = (torch::randn({2, 3, 384, 384}) * 3).to(torch::kBFloat16);
+  const auto direct = scores.softmax(-1);
+  EXPECT_EQ(direct.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(direct, scores.to(torch::kFloat).softmax(-1).to(torch::kBFloat16)));
+}
+
 TEST(Precision, ACpuWithoutBf16InstructionsIsToldSo) {
   EXPECT_NO_THROW(check_bf16_cpu("flags\t\t: fpu sse avx512f avx512_bf16 amx_tile"));
   EXPECT_NO_THROW(check_bf16_cpu("flags : fpu amx_bf16"));
